@@ -1,0 +1,291 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sink receives a child's output. Attach reads r until EOF and closes the
+// returned channel once everything read is stored.
+type Sink interface {
+	Attach(logName string, stderr bool, r io.Reader, opt LogOptions) <-chan struct{}
+}
+
+// DiscardSink drops all output. Tests that do not look at logs use it.
+type DiscardSink struct{}
+
+// Attach implements [Sink].
+func (DiscardSink) Attach(_ string, _ bool, r io.Reader, _ LogOptions) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, r)
+		close(done)
+	}()
+	return done
+}
+
+// EventKind names what happened to a process.
+type EventKind string
+
+// The events a [Manager] reports.
+const (
+	EventStarted EventKind = "started"
+	EventCrashed EventKind = "crashed" // exited and will be restarted after Delay
+	EventExited  EventKind = "exited"  // exited and stays down (stopped or errored)
+	EventStopped EventKind = "stopped" // stopped on request
+	EventDeleted EventKind = "deleted"
+)
+
+// Event is one lifecycle change, for subscribers such as MCP notifications
+// and tracing.
+type Event struct {
+	Kind   EventKind
+	ID     int
+	Name   string
+	PID    int
+	Exit   *Exit
+	Delay  time.Duration
+	Reason string
+}
+
+// Options configure a [Manager].
+type Options struct {
+	Sink    Sink             // where output goes; DiscardSink when nil
+	Now     func() time.Time // the clock; time.Now when nil
+	Logger  *slog.Logger
+	OnEvent func(Event) // called synchronously; must not block or call back into the Manager
+}
+
+// Manager owns every supervised process of one daemon.
+type Manager struct {
+	sink    Sink
+	now     func() time.Time
+	log     *slog.Logger
+	onEvent func(Event)
+	wg      sync.WaitGroup
+
+	mu     sync.Mutex
+	procs  []*Process // by id
+	nextID int
+}
+
+// ErrUnknown is returned when a target names no process.
+var ErrUnknown = errors.New("unknown process")
+
+// ErrExists is returned when starting a name that is already taken.
+var ErrExists = errors.New("process already exists")
+
+// NewManager returns a Manager with no processes.
+func NewManager(o Options) *Manager {
+	m := &Manager{sink: o.Sink, now: o.Now, log: o.Logger, onEvent: o.OnEvent}
+	if m.sink == nil {
+		m.sink = DiscardSink{}
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	return m
+}
+
+func (m *Manager) emit(e Event) {
+	m.log.Info("process "+string(e.Kind), "id", e.ID, "name", e.Name, "pid", e.PID, "exit", e.Exit, "reason", e.Reason)
+	if m.onEvent != nil {
+		m.onEvent(e)
+	}
+}
+
+// Start adds the process (Instances copies of it) and starts it. A spawn
+// failure (missing executable, bad cwd) leaves nothing behind.
+func (m *Manager) Start(spec Spec) ([]Info, error) {
+	spec = spec.WithDefaults()
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	m.mu.Lock()
+	for _, p := range m.procs {
+		if p.spec.Name == spec.Name {
+			m.mu.Unlock()
+			return nil, fmt.Errorf("start %s: %w (id %d); restart or delete it, or pick another --name", spec.Name, ErrExists, p.id)
+		}
+	}
+	if _, err := strconv.Atoi(spec.Name); err == nil || spec.Name == "all" {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("start %s: a name cannot be a number or \"all\": those select processes", spec.Name)
+	}
+	var ps []*Process
+	for i := 0; i < spec.Instances; i++ {
+		p := &Process{m: m, id: m.nextID, instance: i, spec: spec, status: Stopped}
+		m.nextID++
+		ps = append(ps, p)
+	}
+	m.procs = append(m.procs, ps...)
+	m.mu.Unlock()
+
+	var infos []Info
+	for _, p := range ps {
+		if err := p.launch(); err != nil {
+			for _, q := range ps {
+				_ = q.stop(context.Background())
+			}
+			m.remove(ps)
+			return nil, err
+		}
+		infos = append(infos, p.info())
+	}
+	return infos, nil
+}
+
+func (m *Manager) remove(ps []*Process) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	kept := m.procs[:0]
+	for _, p := range m.procs {
+		gone := false
+		for _, q := range ps {
+			gone = gone || p == q
+		}
+		if !gone {
+			kept = append(kept, p)
+		}
+	}
+	m.procs = kept
+}
+
+// Resolve turns a target — a name, a numeric id, or "all" — into processes.
+// An unknown target is an error that lists the known names.
+func (m *Manager) Resolve(target string) ([]*Process, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if target == "all" {
+		return append([]*Process(nil), m.procs...), nil
+	}
+	var out []*Process
+	if id, err := strconv.Atoi(target); err == nil {
+		for _, p := range m.procs {
+			if p.id == id {
+				out = append(out, p)
+			}
+		}
+	} else {
+		for _, p := range m.procs {
+			if p.spec.Name == target {
+				out = append(out, p)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w %q; known: %s", ErrUnknown, target, m.knownLocked())
+	}
+	return out, nil
+}
+
+func (m *Manager) knownLocked() string {
+	seen := map[string]bool{}
+	var names []string
+	for _, p := range m.procs {
+		if !seen[p.spec.Name] {
+			seen[p.spec.Name] = true
+			names = append(names, p.spec.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "none (no processes are managed)"
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// Stop stops the target's processes gracefully, in parallel.
+func (m *Manager) Stop(ctx context.Context, target string) ([]Info, error) {
+	ps, err := m.Resolve(target)
+	if err != nil {
+		return nil, fmt.Errorf("stop: %w", err)
+	}
+	return m.each(ps, func(p *Process) error { return p.stop(ctx) })
+}
+
+// Restart stops the target's processes and starts them again, recording cause.
+func (m *Manager) Restart(ctx context.Context, target string, cause Cause) ([]Info, error) {
+	ps, err := m.Resolve(target)
+	if err != nil {
+		return nil, fmt.Errorf("restart: %w", err)
+	}
+	return m.each(ps, func(p *Process) error { return m.restart(ctx, p, cause) })
+}
+
+func (m *Manager) restart(ctx context.Context, p *Process, cause Cause) error {
+	if err := p.stop(ctx); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.recordRestart(string(cause))
+	p.decisions = History{}
+	p.mu.Unlock()
+	return p.launch()
+}
+
+// Delete stops the target's processes and forgets them.
+func (m *Manager) Delete(ctx context.Context, target string) ([]Info, error) {
+	ps, err := m.Resolve(target)
+	if err != nil {
+		return nil, fmt.Errorf("delete: %w", err)
+	}
+	infos, err := m.each(ps, func(p *Process) error { return p.stop(ctx) })
+	m.remove(ps)
+	for _, in := range infos {
+		m.emit(Event{Kind: EventDeleted, ID: in.ID, Name: in.Name})
+	}
+	return infos, err
+}
+
+// each runs fn on every process in parallel and returns their snapshots after.
+func (m *Manager) each(ps []*Process, fn func(*Process) error) ([]Info, error) {
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(p)
+		}()
+	}
+	wg.Wait()
+	infos := make([]Info, len(ps))
+	for i, p := range ps {
+		infos[i] = p.info()
+	}
+	return infos, errors.Join(errs...)
+}
+
+// List returns a snapshot of every process, by id.
+func (m *Manager) List() []Info {
+	m.mu.Lock()
+	ps := append([]*Process(nil), m.procs...)
+	m.mu.Unlock()
+	out := make([]Info, len(ps))
+	for i, p := range ps {
+		out[i] = p.info()
+	}
+	return out
+}
+
+// Shutdown stops every process and waits for all supervision to end.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	ps := append([]*Process(nil), m.procs...)
+	m.mu.Unlock()
+	_, err := m.each(ps, func(p *Process) error { return p.stop(ctx) })
+	m.wg.Wait()
+	return err
+}

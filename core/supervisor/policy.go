@@ -1,0 +1,80 @@
+package supervisor
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Exit describes how one run of a process ended.
+type Exit struct {
+	Code   int           `json:"code"`             // exit status; -1 when killed by a signal
+	Signal string        `json:"signal,omitempty"` // e.g. "SIGKILL" when killed by a signal
+	Uptime time.Duration `json:"uptime"`
+}
+
+// Failed reports whether the run ended badly: a non-zero status or a signal.
+func (e Exit) Failed() bool { return e.Code != 0 || e.Signal != "" }
+
+// String is the restart cause shown to users: "exit 1" or "SIGKILL".
+func (e Exit) String() string {
+	if e.Signal != "" {
+		return e.Signal
+	}
+	return fmt.Sprintf("exit %d", e.Code)
+}
+
+// History is what the restart decision remembers between runs.
+type History struct {
+	// Restarts are the times of automatic restarts inside the current window, oldest first.
+	Restarts []time.Time
+	// Quick counts consecutive runs shorter than Backoff.MinUptime.
+	Quick int
+}
+
+// Decision is what to do after a run ended.
+type Decision struct {
+	Restart bool
+	Delay   time.Duration
+	// Status is the resting status when Restart is false: Stopped or Errored.
+	Status Status
+	Reason string
+}
+
+// Decide is the restart policy as a pure function of the spec, the exit, the
+// clock and the history, so it can be tested without processes or sleeps. A
+// crash after a stable run restarts at once; consecutive quick crashes back off
+// exponentially; MaxRestarts automatic restarts inside RestartWindow end in
+// Errored rather than a busy loop.
+func Decide(s Spec, e Exit, now time.Time, h History) (Decision, History) {
+	s = s.WithDefaults()
+	restart := s.Autorestart == Always || (s.Autorestart == OnFailure && e.Failed())
+	if !restart {
+		if e.Failed() {
+			return Decision{Status: Errored, Reason: e.String()}, h
+		}
+		return Decision{Status: Stopped, Reason: e.String()}, h
+	}
+
+	kept := h.Restarts[:0:0]
+	for _, t := range h.Restarts {
+		if now.Sub(t) < s.RestartWindow {
+			kept = append(kept, t)
+		}
+	}
+	h.Restarts = kept
+	if len(h.Restarts) >= s.MaxRestarts {
+		return Decision{Status: Errored, Reason: fmt.Sprintf("crash loop: %d restarts in %s, last %s", len(h.Restarts), s.RestartWindow, e)}, h
+	}
+
+	var delay time.Duration
+	if e.Uptime < s.Backoff.MinUptime {
+		h.Quick++
+		d := float64(s.Backoff.Min) * math.Pow(s.Backoff.Factor, float64(h.Quick-1))
+		delay = time.Duration(math.Min(d, float64(s.Backoff.Max)))
+	} else {
+		h.Quick = 0
+	}
+	h.Restarts = append(h.Restarts, now.Add(delay))
+	return Decision{Restart: true, Delay: delay, Reason: e.String()}, h
+}
