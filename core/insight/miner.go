@@ -1,0 +1,283 @@
+package insight
+
+import (
+	"strings"
+	"time"
+)
+
+// MinerConfig holds the template miner's settings. The zero value means
+// "use the defaults", which are the one configuration Velos uses for every
+// kind of log.
+type MinerConfig struct {
+	// Similarity is the share of a line's tokens that must equal a
+	// template's constant tokens for the line to join that template.
+	// Default 0.5.
+	Similarity float64
+	// Depth is the number of leading tokens used as keys in the parse tree
+	// (after the token count). Default 2.
+	Depth int
+	// MaxChildren bounds the fan-out of a tree node; tokens beyond it share
+	// the wildcard child. Default 100.
+	MaxChildren int
+	// MaxTemplates caps the templates kept; when it is reached the least
+	// recently seen template is evicted. Default 5000.
+	MaxTemplates int
+}
+
+func (c MinerConfig) withDefaults() MinerConfig {
+	if c.Similarity <= 0 {
+		c.Similarity = 0.5
+	}
+	if c.Depth <= 0 {
+		c.Depth = 2
+	}
+	if c.MaxChildren <= 0 {
+		c.MaxChildren = 100
+	}
+	if c.MaxTemplates <= 0 {
+		c.MaxTemplates = 5000
+	}
+	return c
+}
+
+// cluster is one mined template and its bookkeeping.
+type cluster struct {
+	id      int
+	tokens  []string
+	count   int
+	first   time.Time
+	last    time.Time
+	level   Level
+	example string
+	leaf    *treeNode
+	// seq is the miner's sequence number at the last hit, for LRU eviction.
+	seq uint64
+	// text caches strings.Join(tokens); "" when stale.
+	text string
+}
+
+func (c *cluster) template() string {
+	if c.text == "" {
+		c.text = strings.Join(c.tokens, " ")
+	}
+	return c.text
+}
+
+type treeNode struct {
+	children map[string]*treeNode
+	clusters []*cluster
+}
+
+// Miner mines log templates online with a fixed-depth parse tree in the
+// style of Drain (He et al., ICWS 2017): lines are masked (see [Mask]),
+// routed by token count and their first tokens to a leaf, and joined to the
+// most similar template there, or start a new one. Differing positions become
+// [Wildcard]. A Miner is not safe for concurrent use.
+type Miner struct {
+	cfg      MinerConfig
+	root     map[int]*treeNode
+	clusters map[int]*cluster
+	nextID   int
+	seq      uint64
+	toks     []string
+}
+
+// NewMiner returns a Miner with cfg (zero fields take the defaults).
+func NewMiner(cfg MinerConfig) *Miner {
+	return &Miner{cfg: cfg.withDefaults(), root: map[int]*treeNode{}, clusters: map[int]*cluster{}}
+}
+
+// splitTokens splits masked text at single spaces into m.toks (reused).
+func (m *Miner) splitTokens(masked string) []string {
+	toks := m.toks[:0]
+	start := 0
+	for k := 0; k <= len(masked); k++ {
+		if k == len(masked) || masked[k] == ' ' {
+			if k > start {
+				toks = append(toks, masked[start:k])
+			}
+			start = k + 1
+		}
+	}
+	m.toks = toks
+	return toks
+}
+
+func hasWildcard(tok string) bool { return strings.Contains(tok, Wildcard) }
+
+// addMasked routes already-masked text into the tree and returns its
+// cluster, creating one when no template is similar enough.
+func (m *Miner) addMasked(masked string) *cluster {
+	m.seq++
+	toks := m.splitTokens(masked)
+	leaf := m.leaf(toks, true)
+	c := m.bestMatch(leaf, toks)
+	if c == nil {
+		m.nextID++
+		c = &cluster{id: m.nextID, tokens: cloneTokens(toks), leaf: leaf}
+		leaf.clusters = append(leaf.clusters, c)
+		m.clusters[c.id] = c
+		if len(m.clusters) > m.cfg.MaxTemplates {
+			m.evict()
+		}
+	} else {
+		m.merge(c, toks)
+	}
+	c.seq = m.seq
+	return c
+}
+
+func cloneTokens(toks []string) []string {
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		// Clone so the cluster does not pin the whole masked line's memory.
+		out[i] = strings.Clone(t)
+	}
+	return out
+}
+
+// leaf walks (and with create, grows) the tree for toks.
+func (m *Miner) leaf(toks []string, create bool) *treeNode {
+	n := m.root[len(toks)]
+	if n == nil {
+		if !create {
+			return nil
+		}
+		n = &treeNode{}
+		m.root[len(toks)] = n
+	}
+	for d := 0; d < m.cfg.Depth && d < len(toks); d++ {
+		key := toks[d]
+		if hasWildcard(key) {
+			key = Wildcard
+		}
+		next := n.children[key]
+		if next == nil {
+			if n.children == nil {
+				n.children = map[string]*treeNode{}
+			}
+			if len(n.children) >= m.cfg.MaxChildren && key != Wildcard {
+				key = Wildcard
+				next = n.children[key]
+			}
+			if next == nil {
+				next = &treeNode{}
+				n.children[key] = next
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+// similarity is the share of positions where the template's token equals
+// the line's, and the number of wildcard positions (the tie-breaker: fewer
+// wildcards is a more specific template).
+func similarity(tmpl, toks []string) (float64, int) {
+	same, wild := 0, 0
+	for i, t := range tmpl {
+		if t == Wildcard {
+			wild++
+			continue
+		}
+		if t == toks[i] {
+			same++
+		}
+	}
+	return float64(same) / float64(len(toks)), wild
+}
+
+func (m *Miner) bestMatch(leaf *treeNode, toks []string) *cluster {
+	var best *cluster
+	bestSim, bestWild := -1.0, 0
+	for _, c := range leaf.clusters {
+		s, w := similarity(c.tokens, toks)
+		if s > bestSim || (s == bestSim && w > bestWild) {
+			best, bestSim, bestWild = c, s, w
+		}
+	}
+	if best == nil || bestSim < m.cfg.Similarity {
+		if best != nil && len(toks) > 0 && allWildOrEqual(best.tokens, toks) {
+			return best
+		}
+		return nil
+	}
+	return best
+}
+
+// allWildOrEqual: a line that fits a template exactly (every constant equal)
+// belongs to it even when the template is mostly wildcards.
+func allWildOrEqual(tmpl, toks []string) bool {
+	for i, t := range tmpl {
+		if t != Wildcard && t != toks[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Miner) merge(c *cluster, toks []string) {
+	for i, t := range c.tokens {
+		if t != toks[i] && t != Wildcard {
+			c.tokens[i] = Wildcard
+			c.text = ""
+		}
+	}
+}
+
+// evict drops the least recently seen template (linear scan: eviction only
+// happens when the cap is hit, which is rare and bounded by MaxTemplates).
+func (m *Miner) evict() {
+	var old *cluster
+	for _, c := range m.clusters {
+		if old == nil || c.seq < old.seq {
+			old = c
+		}
+	}
+	if old == nil {
+		return
+	}
+	delete(m.clusters, old.id)
+	cs := old.leaf.clusters
+	for i, c := range cs {
+		if c == old {
+			old.leaf.clusters = append(cs[:i], cs[i+1:]...)
+			break
+		}
+	}
+}
+
+// Add masks text, mines it and returns the id of its template.
+func (m *Miner) Add(text string) int {
+	b, _ := appendMasked(nil, text)
+	return m.addMasked(string(b)).id
+}
+
+// Template returns the current template text of the template with id, and
+// whether it is still kept.
+func (m *Miner) Template(id int) (string, bool) {
+	c := m.clusters[id]
+	if c == nil {
+		return "", false
+	}
+	return c.template(), true
+}
+
+// Templates mines lines as one batch and returns, for each line, the final
+// text of its template (the template as it stands after all lines were
+// seen, so lines of one group always get the same text). This is the
+// per-line API for arbitrary files; the default configuration is used.
+func Templates(lines []string) []string {
+	m := NewMiner(MinerConfig{MaxTemplates: len(lines) + 1})
+	ids := make([]*cluster, len(lines))
+	var buf []byte
+	for i, l := range lines {
+		buf, _ = appendMasked(buf[:0], l)
+		ids[i] = m.addMasked(string(buf))
+	}
+	out := make([]string, len(lines))
+	for i, c := range ids {
+		out[i] = c.template()
+	}
+	return out
+}
