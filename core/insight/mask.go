@@ -39,6 +39,10 @@ func isValueEnd(c byte) bool {
 func appendMasked(dst []byte, text string) ([]byte, int) {
 	n := 0
 	i := 0
+	// starts holds where recent tokens begin in dst, so a date word can be
+	// folded into a following variable ("Fri Jun 17 07:07:00 2005" → <*>).
+	var starts [8]int
+	ns := 0
 	for i < len(text) {
 		for i < len(text) && isSpace(text[i]) {
 			i++
@@ -50,14 +54,67 @@ func appendMasked(dst []byte, text string) ([]byte, int) {
 		for j < len(text) && !isSpace(text[j]) {
 			j++
 		}
+		mark := len(dst)
 		if n > 0 {
 			dst = append(dst, ' ')
 		}
+		start := len(dst)
 		dst = appendMaskedToken(dst, text[i:j])
-		n++
 		i = j
+		cur := dst[start:]
+		if ns > 0 {
+			p := dst[starts[ns-1]:mark]
+			curWild, prevWild := string(cur) == Wildcard, string(p) == Wildcard
+			switch {
+			case curWild && (prevWild || isDateWord(p)):
+				// Adjacent variables are one variable, and date words next
+				// to a number are part of it, so a timestamp is one <*>
+				// whatever its layout.
+				dst = dst[:mark]
+				for ns > 0 && isDateWord(dst[starts[ns-1]:]) {
+					dst = dst[:max(starts[ns-1]-1, 0)]
+					ns--
+					n--
+				}
+				if ns > 0 && string(dst[starts[ns-1]:]) == Wildcard {
+					continue
+				}
+				if n > 0 {
+					dst = append(dst, ' ')
+				}
+				start = len(dst)
+				dst = append(dst, Wildcard...)
+			case prevWild && isDateWord(cur):
+				dst = dst[:mark]
+				continue
+			}
+		}
+		if ns == len(starts) {
+			copy(starts[:], starts[1:])
+			ns--
+		}
+		starts[ns] = start
+		ns++
+		n++
 	}
 	return dst, n
+}
+
+// isDateWord reports month and weekday names (Jan, January, Mon, …), which
+// are variables when they sit next to a number, as in timestamps.
+func isDateWord(b []byte) bool {
+	if len(b) < 3 || len(b) > 9 || b[0] < 'A' || b[0] > 'Z' {
+		return false
+	}
+	switch string(b) {
+	case "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+		"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+		"January", "February", "March", "April", "June", "July", "August", "September",
+		"October", "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday",
+		"Friday", "Saturday", "Sunday":
+		return true
+	}
+	return false
 }
 
 // appendMaskedToken masks one whitespace-free token. The rules, cheapest

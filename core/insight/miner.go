@@ -267,17 +267,146 @@ func (m *Miner) Template(id int) (string, bool) {
 // text of its template (the template as it stands after all lines were
 // seen, so lines of one group always get the same text). This is the
 // per-line API for arbitrary files; the default configuration is used.
+//
+// Because the whole batch is known, Templates refines the online result:
+// within a template, a wildcard position that takes only a few distinct
+// word values, each repeated (see [splitByFewValues]), is a constant that the
+// online pass merged too eagerly ("VM Started" / "VM Stopped"), and the
+// template is split by it.
 func Templates(lines []string) []string {
 	m := NewMiner(MinerConfig{MaxTemplates: len(lines) + 1})
-	ids := make([]*cluster, len(lines))
+	of := make([]*cluster, len(lines))
+	masked := make([]string, len(lines))
 	var buf []byte
 	for i, l := range lines {
 		buf, _ = appendMasked(buf[:0], l)
-		ids[i] = m.addMasked(string(buf))
+		masked[i] = string(buf)
+		of[i] = m.addMasked(masked[i])
+	}
+	members := map[*cluster][]int{}
+	var order []*cluster
+	for i, c := range of {
+		if members[c] == nil {
+			order = append(order, c)
+		}
+		members[c] = append(members[c], i)
 	}
 	out := make([]string, len(lines))
-	for i, c := range ids {
-		out[i] = c.template()
+	for _, c := range order {
+		idx := members[c]
+		toks := make([][]string, len(idx))
+		for k, i := range idx {
+			toks[k] = strings.Split(masked[i], " ")
+		}
+		for _, g := range splitByFewValues(c.tokens, toks) {
+			t := groupTemplate(toks, g)
+			for _, k := range g {
+				out[idx[k]] = t
+			}
+		}
 	}
 	return out
+}
+
+// splitByFewValues groups the rows of one template (each row the masked
+// tokens of one line) by the values at its "few-valued" wildcard positions:
+// positions where no value is itself variable, there are 2..maxFewValues
+// distinct values and at most one distinct value per fewValuesRatio rows.
+// It returns the row indices of each group, in first-seen order.
+func splitByFewValues(tmpl []string, rows [][]string) [][]int {
+	var keyPos []int
+	n := len(rows)
+	skewed := true
+	for p, t := range tmpl {
+		if t != Wildcard || (p > 0 && isEntityNoun(tmpl[p-1])) {
+			continue
+		}
+		seen := map[string]int{}
+		ok := true
+		for _, r := range rows {
+			if hasWildcard(r[p]) {
+				ok = false
+				break
+			}
+			seen[r[p]]++
+			if len(seen) > maxFewValues {
+				ok = false
+				break
+			}
+		}
+		if ok && len(seen) >= 2 && len(seen)*fewValuesRatio <= n {
+			keyPos = append(keyPos, p)
+			top := 0
+			for _, c := range seen {
+				top = max(top, c)
+			}
+			if top*10 <= n*9 {
+				skewed = false
+			}
+		}
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	// One position where a single value dominates is more likely a
+	// variable with a common value (user root) than a constant; several
+	// such positions changing together are a different message.
+	if len(keyPos) == 0 || (len(keyPos) == 1 && skewed) {
+		return [][]int{all}
+	}
+	groups := map[string]int{}
+	var out [][]int
+	var kb strings.Builder
+	for i, r := range rows {
+		kb.Reset()
+		for _, p := range keyPos {
+			kb.WriteString(r[p])
+			kb.WriteByte(0)
+		}
+		g, ok := groups[kb.String()]
+		if !ok {
+			g = len(out)
+			groups[kb.String()] = g
+			out = append(out, nil)
+		}
+		out[g] = append(out[g], i)
+	}
+	return out
+}
+
+// isEntityNoun reports words that name an entity ("user root", "host
+// web1"); the word after one is an identifier, a variable, even when it
+// takes few values.
+func isEntityNoun(tok string) bool {
+	tok = strings.TrimRight(tok, ":=")
+	switch strings.ToLower(tok) {
+	case "user", "username", "host", "hostname", "name", "file", "filename", "id", "uid", "gid",
+		"process", "node", "instance", "job", "task", "container", "pod", "service", "app",
+		"account", "group", "domain", "server", "client", "database", "db", "table", "queue",
+		"topic", "key", "path", "dir", "directory", "device", "interface", "port":
+		return true
+	}
+	return false
+}
+
+const (
+	maxFewValues   = 10
+	fewValuesRatio = 10
+)
+
+// groupTemplate is the template of rows g: equal tokens are kept, differing
+// ones become wildcards.
+func groupTemplate(rows [][]string, g []int) string {
+	first := rows[g[0]]
+	t := make([]string, len(first))
+	copy(t, first)
+	for _, k := range g[1:] {
+		for p, tok := range rows[k] {
+			if t[p] != tok {
+				t[p] = Wildcard
+			}
+		}
+	}
+	return strings.Join(t, " ")
 }
