@@ -87,6 +87,17 @@ func appendMasked(dst []byte, text string) ([]byte, int) {
 			case prevWild && isDateWord(cur):
 				dst = dst[:mark]
 				continue
+			case prevWild && isUnit(cur):
+				// "3.2 KB," and "512 B," are one quantity: keep only the
+				// trailing punctuation.
+				u := len(cur)
+				for u > 0 && isTrailPunct(cur[u-1]) {
+					u--
+				}
+				tail := len(cur) - u
+				copy(dst[mark:], cur[u:])
+				dst = dst[:mark+tail]
+				continue
 			}
 		}
 		if ns == len(starts) {
@@ -98,6 +109,20 @@ func appendMasked(dst []byte, text string) ([]byte, int) {
 		n++
 	}
 	return dst, n
+}
+
+// isUnit reports unit symbols that follow a number ("512 KB", "30 ms"),
+// ignoring trailing punctuation.
+func isUnit(b []byte) bool {
+	for len(b) > 0 && isTrailPunct(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	switch string(b) {
+	case "B", "KB", "MB", "GB", "TB", "PB", "K", "M", "G", "KiB", "MiB", "GiB", "TiB",
+		"kB", "ns", "us", "µs", "ms", "s", "sec", "secs", "min", "mins", "h", "%":
+		return true
+	}
+	return false
 }
 
 // isDateWord reports month and weekday names (Jan, January, Mon, …), which

@@ -381,10 +381,9 @@ func splitByFewValues(tmpl []string, rows [][]string) [][]int {
 func isEntityNoun(tok string) bool {
 	tok = strings.TrimRight(tok, ":=")
 	switch strings.ToLower(tok) {
-	case "user", "username", "host", "hostname", "name", "file", "filename", "id", "uid", "gid",
-		"process", "node", "instance", "job", "task", "container", "pod", "service", "app",
-		"account", "group", "domain", "server", "client", "database", "db", "table", "queue",
-		"topic", "key", "path", "dir", "directory", "device", "interface", "port":
+	case "user", "username", "login", "host", "hostname", "name", "file", "filename",
+		"account", "group", "domain", "database", "db", "table", "queue", "topic", "key",
+		"path", "dir", "directory", "device", "container", "pod", "bucket", "branch":
 		return true
 	}
 	return false
