@@ -1,0 +1,128 @@
+package metrics
+
+import "time"
+
+// DefaultHistoryLen is the number of points kept per process: ten minutes at
+// the 1 s watched interval, longer at the idle interval.
+const DefaultHistoryLen = 600
+
+// Point is one history entry.
+type Point struct {
+	Time time.Time `json:"t"`
+	// CPU in percent of one core, summed over the process tree.
+	CPU float64 `json:"cpu"`
+	RSS uint64  `json:"rss"`
+}
+
+// History is a fixed-size ring of [Point]s in time order. It is not safe for
+// concurrent use; [Sampler] guards its own.
+type History struct {
+	buf  []Point
+	next int
+	n    int
+}
+
+// NewHistory returns a ring holding the last capacity points
+// ([DefaultHistoryLen] when capacity <= 0).
+func NewHistory(capacity int) *History {
+	if capacity <= 0 {
+		capacity = DefaultHistoryLen
+	}
+	return &History{buf: make([]Point, capacity)}
+}
+
+// Add appends p, dropping the oldest point when full. Points are expected in
+// time order; queries rely on it.
+func (h *History) Add(p Point) {
+	h.buf[h.next] = p
+	h.next = (h.next + 1) % len(h.buf)
+	if h.n < len(h.buf) {
+		h.n++
+	}
+}
+
+// Len is the number of points held.
+func (h *History) Len() int { return h.n }
+
+// Points returns a copy of the points at or after since, oldest first. A zero
+// since returns everything.
+func (h *History) Points(since time.Time) []Point {
+	var out []Point
+	h.each(since, func(p Point) { out = append(out, p) })
+	return out
+}
+
+func (h *History) each(since time.Time, fn func(Point)) {
+	start := (h.next - h.n + len(h.buf)) % len(h.buf)
+	for i := range h.n {
+		p := h.buf[(start+i)%len(h.buf)]
+		if !p.Time.Before(since) {
+			fn(p)
+		}
+	}
+}
+
+// Stats summarises a window of history.
+type Stats struct {
+	// N is the number of points in the window; the other fields are zero when
+	// it is 0.
+	N      int       `json:"n"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	CPUMin float64   `json:"cpu_min"`
+	CPUAvg float64   `json:"cpu_avg"`
+	CPUMax float64   `json:"cpu_max"`
+	RSSMin uint64    `json:"rss_min"`
+	RSSAvg uint64    `json:"rss_avg"`
+	RSSMax uint64    `json:"rss_max"`
+}
+
+// Stats returns min/avg/max of the points at or after since.
+func (h *History) Stats(since time.Time) Stats {
+	var s Stats
+	var cpuSum, rssSum float64
+	h.each(since, func(p Point) {
+		if s.N == 0 {
+			s.From, s.CPUMin, s.CPUMax, s.RSSMin, s.RSSMax = p.Time, p.CPU, p.CPU, p.RSS, p.RSS
+		}
+		s.N++
+		s.To = p.Time
+		s.CPUMin, s.CPUMax = min(s.CPUMin, p.CPU), max(s.CPUMax, p.CPU)
+		s.RSSMin, s.RSSMax = min(s.RSSMin, p.RSS), max(s.RSSMax, p.RSS)
+		cpuSum += p.CPU
+		rssSum += float64(p.RSS)
+	})
+	if s.N > 0 {
+		s.CPUAvg = cpuSum / float64(s.N)
+		s.RSSAvg = uint64(rssSum / float64(s.N))
+	}
+	return s
+}
+
+// MemorySlope is the least-squares slope of RSS over the points at or after
+// since, in bytes per second: a steadily positive value over minutes is the
+// signature of a leak. ok is false with fewer than two points or no time
+// spread.
+func (h *History) MemorySlope(since time.Time) (bytesPerSecond float64, ok bool) {
+	// Times are taken relative to the first point so the sums stay small and
+	// float64 keeps its precision.
+	var t0 time.Time
+	var n, sx, sy, sxx, sxy float64
+	h.each(since, func(p Point) {
+		if n == 0 {
+			t0 = p.Time
+		}
+		x := p.Time.Sub(t0).Seconds()
+		y := float64(p.RSS)
+		n++
+		sx += x
+		sy += y
+		sxx += x * x
+		sxy += x * y
+	})
+	den := n*sxx - sx*sx
+	if n < 2 || den <= 0 {
+		return 0, false
+	}
+	return (n*sxy - sx*sy) / den, true
+}
