@@ -358,3 +358,6 @@ func killSignal(s Spec) syscall.Signal {
 	}
 	return sig
 }
+
+// ID is the process's numeric id.
+func (p *Process) ID() int { return p.id }

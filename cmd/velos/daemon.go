@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/velos-pm/velos/core/daemon"
+	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/tools"
+)
+
+type daemonCmd struct{}
+
+// Run serves until SIGTERM/SIGINT or daemon_kill, then stops every process
+// gracefully and flushes logs.
+func (daemonCmd) Run(home daemon.Home) error {
+	ready := readyReporter()
+	err := serveDaemon(home, ready)
+	if err != nil {
+		ready(err)
+	}
+	return err
+}
+
+// readyReporter answers the client that started us (see daemon.Dial).
+func readyReporter() func(error) {
+	fd, err := strconv.Atoi(os.Getenv(daemon.ReadyFDEnv))
+	if err != nil {
+		return func(error) {}
+	}
+	os.Unsetenv(daemon.ReadyFDEnv) // children must not inherit it
+	f := os.NewFile(uintptr(fd), "ready")
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() {
+			if err != nil {
+				fmt.Fprintln(f, err)
+			} else {
+				fmt.Fprintln(f, "ok")
+			}
+			f.Close()
+		})
+	}
+}
+
+func serveDaemon(home daemon.Home, ready func(error)) error {
+	lock, err := daemon.Acquire(home)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	logf, err := os.OpenFile(home.DaemonLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("daemon log: %w", err)
+	}
+	defer logf.Close()
+	log := slog.New(slog.NewTextHandler(logf, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx, shutdown := context.WithCancel(ctx)
+	defer shutdown()
+
+	procs := supervisor.NewManager(supervisor.Options{Logger: log})
+	deps := &tool.Deps{Home: home.Dir, Procs: procs, Log: log, Shutdown: shutdown, Version: version}
+	srv, err := newServer(tools.All, deps)
+	if err != nil {
+		return err
+	}
+	ln, err := lock.Listen()
+	if err != nil {
+		return err
+	}
+	log.Info("daemon started", "pid", os.Getpid(), "home", home.Dir, "version", version)
+	ready(nil)
+
+	serve(ctx, ln, srv, log)
+
+	log.Info("daemon stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := procs.Shutdown(sctx); err != nil {
+		log.Error("stop processes", "err", err)
+	}
+	os.Remove(home.Socket())
+	log.Info("daemon stopped")
+	return nil
+}
+
+// newServer is the MCP server of a registry: every tool, plus resources and prompts.
+func newServer(entries []tool.Entry, d *tool.Deps) (*mcp.Server, error) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "velos", Version: version}, &mcp.ServerOptions{
+		Instructions: "Velos manages long-running processes. Start with process_list; every tool's text output is compact JSON.",
+	})
+	for _, e := range entries {
+		if err := e.Register(srv, d); err != nil {
+			return nil, err
+		}
+	}
+	return srv, nil
+}
+
+// serve runs one MCP session per connection until ctx ends, then closes
+// what is still open once answers in flight have had a moment to leave.
+func serve(ctx context.Context, ln net.Listener, srv *mcp.Server, log *slog.Logger) {
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	var wg sync.WaitGroup
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			break
+		}
+		mu.Lock()
+		conns[c] = true
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				mu.Lock()
+				delete(conns, c)
+				mu.Unlock()
+				c.Close()
+			}()
+			ss, err := srv.Connect(ctx, &mcp.IOTransport{Reader: c, Writer: c}, nil)
+			if err != nil {
+				log.Warn("mcp connect", "err", err)
+				return
+			}
+			_ = ss.Wait()
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		<-done
+	}
+}

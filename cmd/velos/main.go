@@ -1,0 +1,179 @@
+// Command velos is a process manager whose every operation is an MCP tool.
+// The CLI is generated from the tool registry (tools.All) and calls the
+// daemon over MCP on its unix socket; `velos daemon` is the daemon and
+// `velos mcp-server` bridges an MCP client on stdio to it.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/velos-pm/velos/core/daemon"
+	"github.com/velos-pm/velos/render"
+	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/tools"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes, documented in the README.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // the operation failed: unknown process, bad config, missing script …
+	exitUsage   = 2 // the command line is wrong
+	exitDaemon  = 3 // the daemon could not be reached or started
+	exitUnknown = 4 // anything else
+)
+
+// CLI is the root command: the static commands; the tool commands are added
+// from the registry.
+type CLI struct {
+	tool.Globals
+	Daemon    daemonCmd    `cmd:"" group:"Daemon" help:"Run the daemon in the foreground (for systemd, containers and debugging)."`
+	MCPServer mcpServerCmd `cmd:"" group:"Daemon" name:"mcp-server" help:"Serve MCP over stdio, bridged to the daemon (for Claude, Cursor and other agents)."`
+	Version   versionCmd   `cmd:"" group:"Daemon" help:"Print the velos version."`
+}
+
+func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// exitRequest carries kong's request to exit (after --help) out of Parse.
+type exitRequest int
+
+// Main runs velos with args and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(exitRequest)
+			if !ok {
+				panic(r)
+			}
+			code = int(e)
+		}
+	}()
+	home, err := daemon.DefaultHome()
+	if err != nil {
+		fmt.Fprintln(stderr, "velos:", err)
+		return exitUsage
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(stderr, "velos:", err)
+		return exitUnknown
+	}
+	caller := &client{home: home, exe: exe}
+	var cli CLI
+	parser, err := newParser(&cli, tools.All, caller, stdout, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "velos: registry:", err)
+		return exitUnknown
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		return fail(stderr, jsonMode(args), err, exitUsage)
+	}
+	cwd, _ := os.Getwd()
+	tty := isTerminal(stdout)
+	t := &tool.Term{Out: stdout, Err: stderr, Cwd: cwd,
+		Render: render.Options{TTY: tty, Color: tty && os.Getenv("NO_COLOR") == ""}}
+	err = kctx.Run(&cli.Globals, t, home)
+	if errors.Is(err, errNothingToDo) {
+		fmt.Fprintln(stderr, "velos: the daemon is not running; nothing to do")
+		return exitOK
+	}
+	if err != nil {
+		return fail(stderr, cli.JSON || cli.AI, err, codeOf(err))
+	}
+	return exitOK
+}
+
+// newParser builds the kong parser: static commands plus one command per tool.
+func newParser(cli *CLI, entries []tool.Entry, c tool.Caller, stdout, stderr io.Writer) (*kong.Kong, error) {
+	opts := []kong.Option{
+		kong.Name("velos"),
+		kong.Description("A process manager for developers, SREs and AI agents. Every command is also an MCP tool."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitRequest(code)) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	}
+	for _, e := range entries {
+		info := e.Info()
+		tags := []string{}
+		if len(info.Aliases) > 0 {
+			tags = append(tags, fmt.Sprintf("aliases:%q", joinComma(info.Aliases)))
+		}
+		opts = append(opts, kong.DynamicCommand(info.CLI, info.Summary, "Processes", e.Command(c), tags...))
+	}
+	return kong.New(cli, opts...)
+}
+
+func joinComma(ss []string) string {
+	out := ""
+	for i, s := range ss {
+		if i > 0 {
+			out += ","
+		}
+		out += s
+	}
+	return out
+}
+
+func codeOf(err error) int {
+	var te *tool.Error
+	switch {
+	case errors.As(err, &te):
+		return exitFailed
+	case errors.Is(err, daemon.ErrNotRunning), errors.Is(err, errDaemon):
+		return exitDaemon
+	case errors.Is(err, daemon.ErrRunning):
+		return exitFailed
+	}
+	return exitUnknown
+}
+
+// fail prints err the way the output mode asks: one JSON object on stderr
+// with --json/--ai, a plain line otherwise.
+func fail(stderr io.Writer, asJSON bool, err error, code int) int {
+	if asJSON {
+		b, _ := json.Marshal(map[string]string{"error": err.Error()})
+		fmt.Fprintln(stderr, string(b))
+	} else {
+		fmt.Fprintln(stderr, "velos:", err)
+	}
+	return code
+}
+
+// jsonMode spots --json/--ai when parsing failed before flags were bound.
+func jsonMode(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--json" || a == "--ai" {
+			return true
+		}
+	}
+	return false
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run(t *tool.Term) error {
+	_, err := fmt.Fprintln(t.Out, "velos", version)
+	return err
+}

@@ -1,0 +1,95 @@
+package daemon
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// ReadyFDEnv names the file descriptor on which a daemon started by [Dial]
+// reports that it listens: "ok", or the error that stopped it.
+const ReadyFDEnv = "VELOS_READY_FD"
+
+// Dial connects to the home's daemon. When none answers and autostart is
+// set, it starts `exe daemon` in the background (like PM2) and connects once
+// that daemon says it is listening.
+func Dial(h Home, autostart bool, exe string) (net.Conn, error) {
+	c, err := net.Dial("unix", h.Socket())
+	if err == nil || !autostart {
+		if err != nil {
+			return nil, fmt.Errorf("%w (VELOS_HOME=%s)", ErrNotRunning, h.Dir)
+		}
+		return c, nil
+	}
+	if err := h.Ensure(); err != nil {
+		return nil, err
+	}
+	if err := spawn(h, exe); err != nil {
+		// Another client may have started one at the same moment: it is
+		// listening by now, or the error stands.
+		if c, derr := net.Dial("unix", h.Socket()); derr == nil {
+			return c, nil
+		}
+		return nil, err
+	}
+	c, err = net.Dial("unix", h.Socket())
+	if err != nil {
+		return nil, fmt.Errorf("connect to the daemon it started: %w", err)
+	}
+	return c, nil
+}
+
+// spawn starts a daemon and waits until it listens or fails.
+func spawn(h Home, exe string) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("start daemon: %w", err)
+	}
+	defer r.Close()
+	logf, err := os.OpenFile(h.DaemonLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("start daemon: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(exe, "daemon")
+	cmd.Env = append(os.Environ(), "VELOS_HOME="+h.Dir, ReadyFDEnv+"=3")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Stdout, cmd.Stderr = logf, logf // a panic's trace lands in daemon.log
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return fmt.Errorf("start daemon %s: %w", exe, err)
+	}
+	w.Close()
+	// The daemon outlives us; nothing to wait for once it has answered.
+	go func() { _ = cmd.Wait() }()
+
+	type answer struct {
+		line string
+		err  error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		line, err := bufio.NewReader(r).ReadString('\n')
+		ch <- answer{strings.TrimSpace(line), err}
+	}()
+	select {
+	case a := <-ch:
+		switch {
+		case a.line == "ok":
+			return nil
+		case a.line != "":
+			return errors.New(a.line)
+		default:
+			return fmt.Errorf("the daemon exited before listening; see %s", h.DaemonLog())
+		}
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("the daemon did not start listening within 10s; see %s", h.DaemonLog())
+	}
+}

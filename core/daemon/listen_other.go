@@ -1,0 +1,22 @@
+//go:build !unix
+
+package daemon
+
+import (
+	"errors"
+	"net"
+)
+
+var errUnsupported = errors.New("the velos daemon is not supported on this OS yet")
+
+// Lock is the proof that this process is the one daemon of a home.
+type Lock struct{}
+
+// Acquire is not supported on this OS yet.
+func Acquire(h Home) (*Lock, error) { return nil, errUnsupported }
+
+// Release gives the lock up.
+func (l *Lock) Release() error { return nil }
+
+// Listen is not supported on this OS yet.
+func (l *Lock) Listen() (net.Listener, error) { return nil, errUnsupported }

@@ -1,0 +1,244 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	ansiReset = "\x1b[0m"
+	ansiBold  = "\x1b[1m"
+)
+
+var statusColors = map[string]string{
+	"online": "\x1b[32m", "stopped": "\x1b[90m", "stopping": "\x1b[33m",
+	"waiting": "\x1b[33m", "errored": "\x1b[31m",
+}
+
+func writeHuman(w io.Writer, v reflect.Value, o Options) error {
+	v = deref(v)
+	if !v.IsValid() {
+		return nil
+	}
+	if v.Kind() != reflect.Struct {
+		s, _ := humanText(v, "")
+		_, err := fmt.Fprintln(w, s)
+		return err
+	}
+	var kv [][2]string
+	flushKV := func() error {
+		err := writeKV(w, kv, o)
+		kv = kv[:0]
+		return err
+	}
+	for _, f := range fieldsOf(v.Type()) {
+		if !f.human {
+			continue
+		}
+		fv := v.FieldByIndex(f.index)
+		switch {
+		case isRowSlice(fv.Type()):
+			if err := flushKV(); err != nil {
+				return err
+			}
+			if err := writeTable(w, fv, o); err != nil {
+				return err
+			}
+		case deref(fv).Kind() == reflect.Struct && deref(fv).Type() != timeType:
+			kv = appendKV(kv, f.name+".", deref(fv))
+		default:
+			if s, ok := humanText(fv, f.format); ok && s != "" {
+				kv = append(kv, [2]string{f.name, s})
+			}
+		}
+	}
+	return flushKV()
+}
+
+// appendKV flattens a struct into dotted key/value pairs, skipping zero values.
+func appendKV(kv [][2]string, prefix string, v reflect.Value) [][2]string {
+	for _, f := range fieldsOf(v.Type()) {
+		if !f.human {
+			continue
+		}
+		fv := v.FieldByIndex(f.index)
+		d := deref(fv)
+		if d.IsValid() && d.Kind() == reflect.Struct && d.Type() != timeType {
+			kv = appendKV(kv, prefix+f.name+".", d)
+			continue
+		}
+		if s, ok := humanText(fv, f.format); ok && s != "" {
+			kv = append(kv, [2]string{prefix + f.name, s})
+		}
+	}
+	return kv
+}
+
+// humanText renders a value on one line; ok=false for a value too nested for that.
+func humanText(v reflect.Value, format string) (string, bool) {
+	if x, ok := scalar(v, format, true); ok {
+		if isZero(x) {
+			if _, isBool := x.(bool); !isBool {
+				return "", true
+			}
+		}
+		if x == nil {
+			return "", true
+		}
+		return fmt.Sprint(x), true
+	}
+	v = deref(v)
+	switch v.Kind() {
+	case reflect.Slice, reflect.Array:
+		var parts []string
+		for i := 0; i < v.Len(); i++ {
+			s, ok := humanText(v.Index(i), format)
+			if !ok {
+				s = compactJSON(v.Index(i))
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, ", "), true
+	case reflect.Map:
+		var parts []string
+		for _, k := range sortedKeys(v) {
+			s, _ := humanText(v.MapIndex(k), "")
+			parts = append(parts, fmt.Sprintf("%v=%s", k.Interface(), s))
+		}
+		return strings.Join(parts, " "), true
+	case reflect.Struct:
+		return compactJSON(v), true
+	}
+	return "", false
+}
+
+// cellText is humanText for a table cell, where a zero number still shows:
+// a column with holes is hard to read.
+func cellText(v reflect.Value, format string) (string, bool) {
+	if x, ok := scalar(v, format, true); ok {
+		if x == nil {
+			return "", true
+		}
+		return fmt.Sprint(x), true
+	}
+	return humanText(v, format)
+}
+
+func compactJSON(v reflect.Value) string {
+	b, err := marshalCompact(aiValue(v, ""))
+	if err != nil {
+		return fmt.Sprint(v.Interface())
+	}
+	return string(b)
+}
+
+func writeKV(w io.Writer, kv [][2]string, o Options) error {
+	if len(kv) == 0 {
+		return nil
+	}
+	width := 0
+	for _, p := range kv {
+		width = max(width, utf8.RuneCountInString(p[0]))
+	}
+	for _, p := range kv {
+		var err error
+		if o.TTY {
+			_, err = fmt.Fprintf(w, "%-*s  %s\n", width+1, p[0]+":", colorize(p[1], "status", o))
+		} else {
+			_, err = fmt.Fprintf(w, "%s\t%s\n", p[0], p[1])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func colorize(s, kind string, o Options) string {
+	if !o.TTY || !o.Color || kind != "status" {
+		return s
+	}
+	if c, ok := statusColors[s]; ok {
+		return c + s + ansiReset
+	}
+	return s
+}
+
+// writeTable prints rows: aligned with a header on a terminal, tab-separated
+// without one when piped (like gh), so `velos list | cut -f2` works.
+func writeTable(w io.Writer, v reflect.Value, o Options) error {
+	t := indirect(v.Type().Elem())
+	all := fieldsOf(t)
+	var cols []field
+	for _, f := range all {
+		if f.col != "" {
+			cols = append(cols, f)
+		}
+	}
+	if len(cols) == 0 { // no declared columns: every one-line field
+		for _, f := range all {
+			if f.human && deref(reflect.New(t).Elem().FieldByIndex(f.index)).Kind() != reflect.Struct {
+				f.col = strings.ToUpper(f.name)
+				cols = append(cols, f)
+			}
+		}
+	}
+	rows := make([][]string, v.Len())
+	for i := range rows {
+		row := deref(v.Index(i))
+		rows[i] = make([]string, len(cols))
+		for j, c := range cols {
+			if row.IsValid() {
+				s, ok := cellText(row.FieldByIndex(c.index), c.format)
+				if !ok {
+					s = compactJSON(row.FieldByIndex(c.index))
+				}
+				rows[i][j] = s
+			}
+		}
+	}
+	if !o.TTY {
+		for _, r := range rows {
+			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	widths := make([]int, len(cols))
+	for j, c := range cols {
+		widths[j] = utf8.RuneCountInString(c.col)
+		for _, r := range rows {
+			widths[j] = max(widths[j], utf8.RuneCountInString(r[j]))
+		}
+	}
+	var sb strings.Builder
+	line := func(cells []string, header bool) {
+		for j, s := range cells {
+			pad := widths[j] - utf8.RuneCountInString(s)
+			if header && o.Color {
+				s = ansiBold + s + ansiReset
+			} else if !header {
+				s = colorize(s, cols[j].color, o)
+			}
+			sb.WriteString(s)
+			if j < len(cells)-1 {
+				sb.WriteString(strings.Repeat(" ", pad+2))
+			}
+		}
+		sb.WriteByte('\n')
+	}
+	hdr := make([]string, len(cols))
+	for j, c := range cols {
+		hdr[j] = c.col
+	}
+	line(hdr, true)
+	for _, r := range rows {
+		line(r, false)
+	}
+	_, err := io.WriteString(w, sb.String())
+	return err
+}

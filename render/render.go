@@ -1,0 +1,405 @@
+// Package render turns a tool's output struct into what a reader sees: an
+// aligned table for people, the full struct as JSON for scripts, and a
+// token-minimal JSON for models. It is driven by struct tags, so a new tool
+// renders without new renderer code:
+//
+//	col:"HEADER"   the field is a column when its struct is a row of a table
+//	ai:"k"         the key in --ai output (default: the json name); ai:"-" leaves it out;
+//	               ai:"k,keep" keeps the value even when zero (an id of 0 is an id)
+//	fmt:"bytes"    int bytes → 45M;  fmt:"ms": int milliseconds → 2d, 3h, 5m, 12s;
+//	fmt:"pct"      float percent → 12%
+//	color:"status" colour the value on a terminal by what it says (online green, errored red …)
+//	human:"-"      leave the field out of the human view
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mode is an output format.
+type Mode int
+
+// The output formats.
+const (
+	Human Mode = iota
+	JSON
+	AI
+)
+
+// Options say where human output goes.
+type Options struct {
+	TTY   bool // aligned table with colour; otherwise tab-separated rows, no header
+	Color bool // only meaningful with TTY; false under NO_COLOR
+}
+
+// Write renders v in mode m.
+func Write(w io.Writer, m Mode, v any, o Options) error {
+	switch m {
+	case JSON:
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return fmt.Errorf("render json: %w", err)
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	case AI:
+		s, err := AIString(v)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(w, s+"\n")
+		return err
+	default:
+		return writeHuman(w, reflect.ValueOf(v), o)
+	}
+}
+
+// AIString is the --ai rendering: compact JSON with short keys, humanised
+// units, zero values left out, and lists of rows as {"cols":…,"rows":…} with
+// the columns every row shares hoisted into "all".
+func AIString(v any) (string, error) {
+	x := aiValue(reflect.ValueOf(v), "")
+	if x == nil {
+		x = map[string]any{}
+	}
+	b, err := marshalCompact(x)
+	if err != nil {
+		return "", fmt.Errorf("render ai: %w", err)
+	}
+	return string(b), nil
+}
+
+func marshalCompact(x any) ([]byte, error) {
+	var sb strings.Builder
+	enc := json.NewEncoder(&sb)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(x); err != nil {
+		return nil, err
+	}
+	return []byte(strings.TrimSuffix(sb.String(), "\n")), nil
+}
+
+// field is one exported struct field with its rendering tags.
+type field struct {
+	index  []int
+	name   string // json name
+	ai     string
+	col    string
+	format string
+	color  string
+	human  bool
+	keep   bool // emit in --ai even when zero
+}
+
+func fieldsOf(t reflect.Type) []field {
+	var out []field
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if sf.Anonymous && name == "" && indirect(sf.Type).Kind() == reflect.Struct {
+			for _, f := range fieldsOf(indirect(sf.Type)) {
+				f.index = append([]int{i}, f.index...)
+				out = append(out, f)
+			}
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		f := field{index: []int{i}, name: name, ai: name, col: sf.Tag.Get("col"),
+			format: sf.Tag.Get("fmt"), color: sf.Tag.Get("color"), human: sf.Tag.Get("human") != "-"}
+		if a, ok := sf.Tag.Lookup("ai"); ok {
+			key, opt, _ := strings.Cut(a, ",")
+			if key != "" {
+				f.ai = key
+			}
+			f.keep = opt == "keep"
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func indirect(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+func deref(v reflect.Value) reflect.Value {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return reflect.Value{}
+		}
+		v = v.Elem()
+	}
+	return v
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// isRowSlice reports whether v is a slice of structs: a table.
+func isRowSlice(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && indirect(t.Elem()).Kind() == reflect.Struct && indirect(t.Elem()) != timeType
+}
+
+// scalar formats a leaf value by its fmt tag, or reports ok=false for
+// composite values.
+func scalar(v reflect.Value, format string, human bool) (any, bool) {
+	v = deref(v)
+	if !v.IsValid() {
+		return nil, true
+	}
+	if v.Type() == timeType {
+		t := v.Interface().(time.Time)
+		if t.IsZero() {
+			return nil, true
+		}
+		return t.UTC().Format(time.RFC3339), true
+	}
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n := v.Int()
+		switch format {
+		case "bytes":
+			return Bytes(n), true
+		case "ms":
+			return Duration(time.Duration(n) * time.Millisecond), true
+		}
+		return n, true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if format == "bytes" {
+			return Bytes(int64(v.Uint())), true
+		}
+		return v.Uint(), true
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		if format == "pct" {
+			return Percent(f), true
+		}
+		return math.Round(f*100) / 100, true
+	case reflect.String:
+		return v.String(), true
+	case reflect.Bool:
+		return v.Bool(), true
+	}
+	return nil, false
+}
+
+func isZero(x any) bool {
+	switch y := x.(type) {
+	case nil:
+		return true
+	case string:
+		return y == "" || y == "0" || y == "0%" || y == "0s" || y == "0B"
+	case int64:
+		return y == 0
+	case uint64:
+		return y == 0
+	case float64:
+		return y == 0
+	case bool:
+		return !y
+	case map[string]any:
+		return len(y) == 0
+	case []any:
+		return len(y) == 0
+	}
+	return false
+}
+
+// aiValue converts v for --ai output; nil means "leave out".
+func aiValue(v reflect.Value, format string) any {
+	if s, ok := scalar(v, format, false); ok {
+		if isZero(s) {
+			return nil
+		}
+		return s
+	}
+	v = deref(v)
+	switch v.Kind() {
+	case reflect.Struct:
+		m := map[string]any{}
+		for _, f := range fieldsOf(v.Type()) {
+			if f.ai == "-" {
+				continue
+			}
+			if x := aiField(v.FieldByIndex(f.index), f); x != nil {
+				m[f.ai] = x
+			}
+		}
+		if len(m) == 0 {
+			return nil
+		}
+		return m
+	case reflect.Map:
+		if v.Len() == 0 {
+			return nil
+		}
+		m := map[string]any{}
+		iter := v.MapRange()
+		for iter.Next() {
+			if x := aiValue(iter.Value(), ""); x != nil {
+				m[fmt.Sprint(iter.Key().Interface())] = x
+			}
+		}
+		return m
+	case reflect.Slice, reflect.Array:
+		if v.Len() == 0 {
+			return nil
+		}
+		if isRowSlice(v.Type()) && v.Len() > 1 {
+			return aiTable(v)
+		}
+		var out []any
+		for i := 0; i < v.Len(); i++ {
+			x := aiValue(v.Index(i), format)
+			if x == nil {
+				x = map[string]any{}
+			}
+			out = append(out, x)
+		}
+		return out
+	}
+	return nil
+}
+
+// aiField is aiValue that honours the keep option.
+func aiField(v reflect.Value, f field) any {
+	if f.keep {
+		if x, ok := scalar(v, f.format, false); ok && x != nil {
+			return x
+		}
+	}
+	return aiValue(v, f.format)
+}
+
+// aiTable writes rows once, without repeating keys; a column that is the same
+// in every row is said once in "all", and a column that is empty everywhere
+// is dropped.
+func aiTable(v reflect.Value) any {
+	t := indirect(v.Type().Elem())
+	fs := fieldsOf(t)
+	cells := make([][]any, v.Len())
+	for i := range cells {
+		row := deref(v.Index(i))
+		cells[i] = make([]any, len(fs))
+		if !row.IsValid() {
+			continue
+		}
+		for j, f := range fs {
+			if f.ai != "-" {
+				cells[i][j] = aiField(row.FieldByIndex(f.index), f)
+			}
+		}
+	}
+	all := map[string]any{}
+	var cols []string
+	var keep []int
+	for j, f := range fs {
+		if f.ai == "-" {
+			continue
+		}
+		same, empty := true, true
+		first, _ := json.Marshal(cells[0][j])
+		for i := range cells {
+			if cells[i][j] != nil {
+				empty = false
+			}
+			b, _ := json.Marshal(cells[i][j])
+			if string(b) != string(first) {
+				same = false
+			}
+		}
+		switch {
+		case empty:
+		case same:
+			all[f.ai] = cells[0][j]
+		default:
+			cols = append(cols, f.ai)
+			keep = append(keep, j)
+		}
+	}
+	rows := make([][]any, len(cells))
+	for i := range cells {
+		rows[i] = make([]any, len(keep))
+		for k, j := range keep {
+			c := cells[i][j]
+			if c == nil {
+				c = 0 // a row that lacks a value another row has: 0 reads as "none" and is one token
+			}
+			rows[i][k] = c
+		}
+	}
+	out := map[string]any{"cols": cols, "rows": rows}
+	if len(all) > 0 {
+		out["all"] = all
+	}
+	return out
+}
+
+// Bytes is a size for people: 512B, 1.5K, 45M, 2.1G (1024-based).
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + "B"
+	}
+	f := float64(n)
+	for _, u := range []string{"K", "M", "G", "T"} {
+		f /= unit
+		if f < unit || u == "T" {
+			if f < 10 {
+				return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64) + u
+			}
+			return strconv.FormatInt(int64(math.Round(f)), 10) + u
+		}
+	}
+	return strconv.FormatInt(n, 10) + "B"
+}
+
+// Duration is a length of time for people, in its largest whole unit: 45s, 3m, 2h, 5d.
+func Duration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	case d < time.Minute:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	case d < time.Hour:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d < 48*time.Hour:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	}
+	return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+}
+
+// Percent is a share for people: 0%, 0.5%, 12%, 130%.
+func Percent(f float64) string {
+	if f < 10 && f != 0 {
+		return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64) + "%"
+	}
+	return strconv.FormatInt(int64(math.Round(f)), 10) + "%"
+}
+
+// sortedKeys returns a map's keys in order, for stable human output.
+func sortedKeys(v reflect.Value) []reflect.Value {
+	keys := v.MapKeys()
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i].Interface()) < fmt.Sprint(keys[j].Interface()) })
+	return keys
+}

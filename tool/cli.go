@@ -1,0 +1,80 @@
+package tool
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/velos-pm/velos/render"
+)
+
+// Caller calls a tool by name on the daemon and returns its structured
+// output. A failure of the tool itself is a *[Error]; anything else means the
+// daemon could not be asked.
+type Caller interface {
+	Call(ctx context.Context, t Info, args any) (json.RawMessage, error)
+}
+
+// Error is a tool's own failure: what MCP returns as an isError result.
+type Error struct {
+	Tool string
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Globals are the flags every command takes.
+type Globals struct {
+	JSON bool `help:"Print the full output as JSON." xor:"fmt"`
+	AI   bool `help:"Print token-minimal JSON for models." xor:"fmt"`
+}
+
+// Mode is the output format the flags ask for.
+func (g *Globals) Mode() render.Mode {
+	switch {
+	case g.JSON:
+		return render.JSON
+	case g.AI:
+		return render.AI
+	}
+	return render.Human
+}
+
+// Term is where a command runs: its output streams, whether stdout is a
+// terminal, and the user's working directory.
+type Term struct {
+	Out, Err io.Writer
+	Render   render.Options
+	Cwd      string
+}
+
+// command is the kong command generated for a Def: In's fields become its
+// flags and arguments.
+type command[In, Out any] struct {
+	In  In `embed:""`
+	def *Def[In, Out]
+	c   Caller
+}
+
+// Command implements [Entry].
+func (t *Def[In, Out]) Command(c Caller) any { return &command[In, Out]{def: t, c: c} }
+
+// Run is called by kong with the bound globals and terminal.
+func (c *command[In, Out]) Run(g *Globals, term *Term) error {
+	in := c.In
+	if c.def.Prepare != nil {
+		if err := c.def.Prepare(&in, term.Cwd); err != nil {
+			return &Error{Tool: c.def.Name, Msg: err.Error()}
+		}
+	}
+	raw, err := c.c.Call(context.Background(), c.def.Info(), in)
+	if err != nil {
+		return err
+	}
+	var out Out
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return fmt.Errorf("%s: decode result: %w", c.def.Name, err)
+	}
+	return render.Write(term.Out, g.Mode(), out, term.Render)
+}

@@ -1,0 +1,256 @@
+// Package tool defines what a Velos operation is — a typed value with a name,
+// an input and an output struct, an effect and a handler — and derives from it
+// everything else: the MCP tool with its schemas and annotations, the kong CLI
+// command, and the rendering. Packages that list tools (tools/) and programs
+// that serve or call them (cmd/velos) are loops over [Entry] values.
+package tool
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/render"
+)
+
+// Effect says what calling a tool does to the world. The zero value is
+// invalid so that every tool has to decide.
+type Effect int
+
+// The effects.
+const (
+	effectUnset Effect = iota
+	ReadOnly           // changes nothing
+	Mutating           // changes state, safely (start, save)
+	Destructive        // stops, deletes or discards something
+)
+
+func (e Effect) String() string {
+	switch e {
+	case ReadOnly:
+		return "read-only"
+	case Mutating:
+		return "mutating"
+	case Destructive:
+		return "destructive"
+	}
+	return "unset"
+}
+
+// Deps is what a tool handler may use. The daemon builds one; tests build
+// their own around a temp VELOS_HOME.
+type Deps struct {
+	Home  string // VELOS_HOME
+	Procs *supervisor.Manager
+	Log   *slog.Logger
+	// Shutdown asks the daemon to stop after the current call has answered.
+	Shutdown func()
+	// Version of the daemon answering.
+	Version string
+}
+
+// Def is one operation. In and Out are plain structs whose tags give the JSON
+// Schema (json), the CLI (kong: arg, help, enum, default, short) and the
+// rendering (see package render).
+type Def[In, Out any] struct {
+	Name    string   // MCP name: snake_case, noun_verb (process_start)
+	CLI     string   // CLI command (start)
+	Aliases []string // more CLI names (ls)
+	Title   string
+	Summary string // one line, shown in --help and as the MCP description
+	Effect  Effect
+	// Idempotent: calling it twice with the same input has no further effect.
+	Idempotent bool
+	// NoAutostart: the CLI reports "not running" instead of starting a daemon
+	// for this tool (velos kill).
+	NoAutostart bool
+	// Prepare runs in the CLI process before the call, with the user's working
+	// directory, e.g. to make relative paths absolute.
+	Prepare func(in *In, cwd string) error
+	Run     func(ctx context.Context, d *Deps, in In) (Out, error)
+}
+
+// Info is a tool's metadata without its types.
+type Info struct {
+	Name, CLI, Title, Summary string
+	Aliases                   []string
+	Effect                    Effect
+	Idempotent, NoAutostart   bool
+}
+
+// Entry is a [Def] with its types erased, so tools of different types can sit
+// in one list.
+type Entry interface {
+	Info() Info
+	// InputSchema and OutputSchema are the JSON Schemas MCP clients see.
+	InputSchema() (*jsonschema.Schema, error)
+	OutputSchema() (*jsonschema.Schema, error)
+	// Annotations are the MCP hints derived from the effect.
+	Annotations() *mcp.ToolAnnotations
+	// Register adds the tool to an MCP server whose handlers use d.
+	Register(srv *mcp.Server, d *Deps) error
+	// Command returns a fresh kong command value that calls the tool through c.
+	Command(c Caller) any
+	// InType and OutType are the tool's input and output struct types.
+	InType() reflect.Type
+	OutType() reflect.Type
+}
+
+// Info implements [Entry].
+func (t *Def[In, Out]) Info() Info {
+	return Info{Name: t.Name, CLI: t.CLI, Title: t.Title, Summary: t.Summary, Aliases: t.Aliases,
+		Effect: t.Effect, Idempotent: t.Idempotent, NoAutostart: t.NoAutostart}
+}
+
+// InType implements [Entry].
+func (t *Def[In, Out]) InType() reflect.Type { return reflect.TypeFor[In]() }
+
+// OutType implements [Entry].
+func (t *Def[In, Out]) OutType() reflect.Type { return reflect.TypeFor[Out]() }
+
+// InputSchema implements [Entry]: inferred from In, with descriptions, enums
+// and defaults copied from the same tags kong reads, so the CLI and MCP agree.
+func (t *Def[In, Out]) InputSchema() (*jsonschema.Schema, error) {
+	s, err := jsonschema.For[In](nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s input schema: %w", t.Name, err)
+	}
+	if err := annotate(s, reflect.TypeFor[In]()); err != nil {
+		return nil, fmt.Errorf("%s input schema: %w", t.Name, err)
+	}
+	return s, nil
+}
+
+// OutputSchema implements [Entry].
+func (t *Def[In, Out]) OutputSchema() (*jsonschema.Schema, error) {
+	s, err := jsonschema.For[Out](nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s output schema: %w", t.Name, err)
+	}
+	return s, nil
+}
+
+// Annotations implements [Entry].
+func (t *Def[In, Out]) Annotations() *mcp.ToolAnnotations {
+	f := false
+	a := &mcp.ToolAnnotations{Title: t.Title, OpenWorldHint: &f, IdempotentHint: t.Idempotent || t.Effect == ReadOnly}
+	switch t.Effect {
+	case ReadOnly:
+		a.ReadOnlyHint = true
+	case Mutating:
+		a.DestructiveHint = &f
+	case Destructive:
+		tr := true
+		a.DestructiveHint = &tr
+	}
+	return a
+}
+
+// Register implements [Entry]. The result's text content is the --ai
+// rendering and its structured content the full output.
+func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
+	in, err := t.InputSchema()
+	if err != nil {
+		return err
+	}
+	out, err := t.OutputSchema()
+	if err != nil {
+		return err
+	}
+	mcp.AddTool(srv, &mcp.Tool{Name: t.Name, Title: t.Title, Description: t.Summary,
+		InputSchema: in, OutputSchema: out, Annotations: t.Annotations()},
+		func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
+			o, err := t.Run(ctx, d, in)
+			if err != nil {
+				var zero Out
+				return nil, zero, err
+			}
+			text, err := render.AIString(o)
+			if err != nil {
+				return nil, o, err
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, o, nil
+		})
+	return nil
+}
+
+var interp = regexp.MustCompile(`\$\{[^}]*\}`)
+
+// Help returns a field's help text as the schema shows it: kong's ${…}
+// placeholders removed.
+func Help(sf reflect.StructField) string {
+	h := interp.ReplaceAllString(sf.Tag.Get("help"), "")
+	return strings.TrimSpace(strings.Join(strings.Fields(h), " "))
+}
+
+// annotate copies help, enum and default tags into the schema's properties.
+func annotate(s *jsonschema.Schema, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if sf.Anonymous && name == "" {
+			if err := annotate(s, sf.Type); err != nil {
+				return err
+			}
+			continue
+		}
+		if !sf.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		p := s.Properties[name]
+		if p == nil {
+			continue
+		}
+		if h := Help(sf); h != "" {
+			p.Description = h
+		}
+		target := p
+		if p.Items != nil && (sf.Type.Kind() == reflect.Slice) {
+			target = p.Items
+		}
+		if e, ok := sf.Tag.Lookup("enum"); ok {
+			for _, v := range strings.Split(e, ",") {
+				if v = strings.TrimSpace(v); v != "" || sf.Type.Kind() == reflect.String {
+					target.Enum = append(target.Enum, v)
+				}
+			}
+		}
+		if dv, ok := sf.Tag.Lookup("default"); ok && sf.Type.Kind() != reflect.Slice {
+			var raw []byte
+			var err error
+			switch sf.Type.Kind() {
+			case reflect.String:
+				raw, err = json.Marshal(dv)
+			default:
+				raw, err = []byte(dv), json.Unmarshal([]byte(dv), new(any))
+			}
+			if err != nil {
+				return fmt.Errorf("field %s: default %q is not valid JSON for its type", sf.Name, dv)
+			}
+			p.Default = raw
+		}
+		if sf.Type.Kind() == reflect.Struct {
+			if err := annotate(p, sf.Type); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

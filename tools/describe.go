@@ -1,0 +1,78 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/tool"
+)
+
+// DescribeIn names one process.
+type DescribeIn struct {
+	Target string `json:"target" arg:"" help:"Process name or numeric id."`
+}
+
+// ProcessDetail is everything about one process.
+type ProcessDetail struct {
+	ProcessInfo
+	Command     []string          `json:"command"`
+	Cwd         string            `json:"cwd"`
+	Env         map[string]string `json:"env,omitempty"`
+	Instance    int               `json:"instance,omitempty"`
+	Autorestart string            `json:"autorestart"`
+	KillTimeout string            `json:"kill_timeout"`
+	StartedAt   time.Time         `json:"started_at,omitzero"`
+	NextStart   time.Time         `json:"next_start,omitzero"`
+	LastExit    *supervisor.Exit  `json:"last_exit,omitempty"`
+	History     []RestartEntry    `json:"restart_history"`
+	OutLog      string            `json:"out_log"`
+	ErrLog      string            `json:"err_log"`
+}
+
+// RestartEntry is one restart and its cause.
+type RestartEntry struct {
+	Time  time.Time `json:"time" col:"TIME"`
+	Cause string    `json:"cause" col:"CAUSE"`
+}
+
+// DescribeOut describes the processes a target selects (several for a cluster).
+type DescribeOut struct {
+	Processes []ProcessDetail `json:"processes"`
+}
+
+// Describe is process_describe.
+var Describe = &tool.Def[DescribeIn, DescribeOut]{
+	Name: "process_describe", CLI: "describe", Aliases: []string{"show"}, Title: "Describe a process", Effect: tool.ReadOnly,
+	Summary: "Everything about one process: command, cwd, env, policy, last exit, restart history with causes, log files.",
+	Run: func(ctx context.Context, d *tool.Deps, in DescribeIn) (DescribeOut, error) {
+		ps, err := d.Procs.Resolve(in.Target)
+		if err != nil {
+			return DescribeOut{}, fmt.Errorf("describe: %w", err)
+		}
+		ids := map[int]bool{}
+		for _, p := range ps {
+			ids[p.ID()] = true
+		}
+		out := DescribeOut{Processes: []ProcessDetail{}}
+		now := time.Now()
+		for _, in := range d.Procs.List() {
+			if !ids[in.ID] {
+				continue
+			}
+			det := ProcessDetail{ProcessInfo: processInfo(in, now), Command: in.Spec.Command, Cwd: in.Spec.Cwd,
+				Env: in.Spec.Env, Instance: in.Instance, Autorestart: string(in.Spec.Autorestart),
+				KillTimeout: in.Spec.KillTimeout.String(), StartedAt: in.StartedAt, NextStart: in.NextStart,
+				LastExit: in.LastExit, History: []RestartEntry{},
+				OutLog: filepath.Join(d.Home, "logs", in.LogName()+"-out.log"),
+				ErrLog: filepath.Join(d.Home, "logs", in.LogName()+"-err.log")}
+			for _, r := range in.History {
+				det.History = append(det.History, RestartEntry(r))
+			}
+			out.Processes = append(out.Processes, det)
+		}
+		return out, nil
+	},
+}

@@ -1,0 +1,38 @@
+package tools
+
+import (
+	"context"
+
+	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/tool"
+)
+
+// Stop is process_stop.
+var Stop = &tool.Def[TargetIn, ProcessesOut]{
+	Name: "process_stop", CLI: "stop", Title: "Stop processes", Effect: tool.Destructive, Idempotent: true,
+	Summary: "Stop processes: kill signal to the process group, SIGKILL after kill_timeout.",
+	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
+		ins, err := d.Procs.Stop(ctx, in.Target)
+		return ProcessesOut{Processes: processInfos(ins)}, err
+	},
+}
+
+// Restart is process_restart.
+var Restart = &tool.Def[TargetIn, ProcessesOut]{
+	Name: "process_restart", CLI: "restart", Title: "Restart processes", Effect: tool.Mutating,
+	Summary: "Restart processes: a graceful stop, then a new start; the cause is recorded as manual.",
+	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
+		ins, err := d.Procs.Restart(ctx, in.Target, supervisor.CauseManual)
+		return ProcessesOut{Processes: processInfos(ins)}, err
+	},
+}
+
+// Delete is process_delete.
+var Delete = &tool.Def[TargetIn, ProcessesOut]{
+	Name: "process_delete", CLI: "delete", Aliases: []string{"rm"}, Title: "Delete processes", Effect: tool.Destructive,
+	Summary: "Stop processes and remove them from the process list.",
+	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
+		ins, err := d.Procs.Delete(ctx, in.Target)
+		return ProcessesOut{Processes: processInfos(ins)}, err
+	},
+}

@@ -1,0 +1,52 @@
+// Package tools holds every Velos operation, one file per tool (or small
+// family), and the one list of them, [All], that the MCP server, the CLI, the
+// schema and doc generators and the evals walk.
+package tools
+
+import (
+	"time"
+
+	"github.com/velos-pm/velos/core/supervisor"
+)
+
+// ProcessInfo is one row of a process listing.
+type ProcessInfo struct {
+	ID       int     `json:"id" col:"ID" ai:"id,keep"`
+	Name     string  `json:"name" col:"NAME"`
+	Status   string  `json:"status" col:"STATUS" ai:"st" color:"status"`
+	PID      int     `json:"pid" col:"PID"`
+	CPU      float64 `json:"cpu" col:"CPU" fmt:"pct"`
+	Memory   int64   `json:"memory" col:"MEM" ai:"mem" fmt:"bytes"`
+	UptimeMS int64   `json:"uptime_ms" col:"UPTIME" ai:"up" fmt:"ms"`
+	Restarts int     `json:"restarts" col:"↺" ai:"rs"`
+	// Reason says why the process is errored or stopped, when it is.
+	Reason string `json:"reason,omitempty" human:"-"`
+}
+
+func processInfo(in supervisor.Info, now time.Time) ProcessInfo {
+	p := ProcessInfo{ID: in.ID, Name: in.Name, Status: string(in.Status), PID: in.PID,
+		Restarts: in.Restarts, Reason: in.Reason}
+	if in.Status == supervisor.Online && !in.StartedAt.IsZero() {
+		p.UptimeMS = now.Sub(in.StartedAt).Milliseconds()
+	}
+	return p
+}
+
+func processInfos(ins []supervisor.Info) []ProcessInfo {
+	now := time.Now()
+	out := make([]ProcessInfo, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, processInfo(in, now))
+	}
+	return out
+}
+
+// TargetIn selects processes.
+type TargetIn struct {
+	Target string `json:"target" arg:"" help:"Process name, numeric id, or all."`
+}
+
+// ProcessesOut is the processes an operation touched, after it.
+type ProcessesOut struct {
+	Processes []ProcessInfo `json:"processes"`
+}
