@@ -1,0 +1,172 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/velos-pm/velos/core/supervisor"
+)
+
+// ParseSize reads a byte size: a plain number of bytes ("1048576") or a
+// number with a unit, "100K", "512M", "1.5G", "2T". Units are 1024-based
+// (K = 1024, M = 1024², …) whatever their spelling: "K", "KB" and "KiB" all
+// mean 1024, because memory and log sizes are read in binary units by the
+// tools people compare them with (top, ps, ls -lh). Case does not matter.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.ToUpper(strings.TrimSpace(t[i:]))
+	mult, ok := sizeUnits(unit)
+	if num == "" || !ok {
+		return 0, fmt.Errorf("%q is not a size (want e.g. \"512M\", \"1G\", \"100K\" or a number of bytes)", s)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a size (want e.g. \"512M\", \"1G\", \"100K\" or a number of bytes)", s)
+	}
+	v := f * float64(mult)
+	if v >= math.MaxInt64 {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return int64(v), nil
+}
+
+// sizeUnits maps an upper-cased unit to its multiplier.
+func sizeUnits(unit string) (int64, bool) {
+	unit = strings.TrimSuffix(strings.TrimSuffix(unit, "B"), "I")
+	switch unit {
+	case "":
+		return 1, true
+	case "K":
+		return 1 << 10, true
+	case "M":
+		return 1 << 20, true
+	case "G":
+		return 1 << 30, true
+	case "T":
+		return 1 << 40, true
+	}
+	return 0, false
+}
+
+// FormatSize renders n bytes in the largest 1024-based unit that keeps it
+// short, the inverse of [ParseSize] up to rounding ("1G", "1.5G", "512M").
+func FormatSize(n int64) string {
+	units := []string{"T", "G", "M", "K"}
+	for i, u := range units {
+		m := int64(1) << (10 * (len(units) - i))
+		if n >= m {
+			v := float64(n) / float64(m)
+			return strconv.FormatFloat(v, 'f', -1, 64) + u
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// ParseDuration reads a Go duration ("500ms", "5s", "1m30s"). Negative
+// durations are refused: every duration in a process is a wait or a window.
+func ParseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (want e.g. \"500ms\", \"5s\", \"2m\", \"1h\")", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return d, nil
+}
+
+// cronParser accepts what gocron accepts when a job is created with
+// gocron.CronJob(expr, true): 5 fields, or 6 with seconds first, and
+// descriptors such as "@daily" and "@every 1h".
+func cronParser() cron.Parser {
+	return cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+}
+
+// CheckCron reports whether expr is a cron expression Velos can schedule: 5
+// fields (minute hour day-of-month month day-of-week), or 6 with seconds
+// first, or a descriptor ("@hourly", "@every 10m"). The scheduler must create
+// the job with gocron.CronJob(expr, true), which takes both forms.
+func CheckCron(expr string) error {
+	if strings.TrimSpace(expr) == "" {
+		return errors.New("empty cron expression")
+	}
+	if _, err := cronParser().Parse(expr); err != nil {
+		return fmt.Errorf("%q is not a cron expression (want 5 fields like \"0 3 * * *\", or 6 with seconds first): %w", expr, err)
+	}
+	return nil
+}
+
+// enumCheck returns an error naming the allowed values (and the closest one)
+// when s is not among them.
+func enumCheck(s string, allowed ...string) error {
+	for _, a := range allowed {
+		if s == a {
+			return nil
+		}
+	}
+	msg := fmt.Sprintf("%q is not one of %s", s, strings.Join(allowed, ", "))
+	if best := suggest(s, allowed); best != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return errors.New(msg)
+}
+
+// parseInstances reads the instances key: "" (one), a number ≥ 0, or "max"
+// (one per CPU, as given by ncpu).
+func parseInstances(s string, ncpu int) (int, error) {
+	switch strings.TrimSpace(s) {
+	case "":
+		return 0, nil
+	case "max":
+		return ncpu, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number or \"max\"", s)
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("%d is negative (want a number ≥ 0 or \"max\")", n)
+	}
+	return n, nil
+}
+
+// checkString validates the text of one string-typed key, by the key's
+// declared format (the velos struct tag). It is the single place where a
+// value's format is judged, so a file, a flag and config_set all get the
+// same message.
+func checkString(format, s string) error {
+	if s == "" {
+		return nil // unset: the documented default applies
+	}
+	switch format {
+	case "duration":
+		_, err := ParseDuration(s)
+		return err
+	case "size":
+		_, err := ParseSize(s)
+		return err
+	case "cron":
+		return CheckCron(s)
+	case "mode":
+		return enumCheck(s, "fork", "cluster")
+	case "autorestart":
+		return enumCheck(s, string(supervisor.Always), string(supervisor.OnFailure), string(supervisor.Never))
+	case "signal":
+		_, err := supervisor.ParseSignal(s)
+		return err
+	case "instances":
+		_, err := parseInstances(s, 1)
+		return err
+	}
+	return nil
+}
