@@ -1,0 +1,135 @@
+package metrics
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestSamplerMemoryAndCPU: a child holding 100 MiB and a child spinning one
+// core, measured over one second.
+func TestSamplerMemoryAndCPU(t *testing.T) {
+	started := time.Now() // what a supervisor records as it spawns
+	alloc := py(t, allocPy)
+	busy := py(t, busyPy)
+	s := NewSampler(Options{})
+	targets := []Target{
+		{Key: "alloc", PID: alloc.Process.Pid, Started: started},
+		{Key: "busy", PID: busy.Process.Pid},
+	}
+	first := sampleOne(t, s, targets...)
+	time.Sleep(time.Second) // the measurement window, not a poll
+	second := sampleOne(t, s, targets...)
+
+	a, b := second[0], second[1]
+	t.Logf("alloc: rss=%.1f MiB cpu=%.1f%% threads=%d fds=%d procs=%d", float64(a.RSS)/mib, a.CPUPercent, a.Threads, a.FDs, a.Procs)
+	t.Logf("busy:  rss=%.1f MiB cpu=%.1f%% cpu_s %.2f→%.2f", float64(b.RSS)/mib, b.CPUPercent, first[1].CPUSeconds, b.CPUSeconds)
+	if !a.Alive || !b.Alive {
+		t.Fatalf("not alive: %+v %+v", a, b)
+	}
+	// 100 MiB of data plus the interpreter (~10 MiB).
+	if a.RSS < 100*mib || a.RSS > 140*mib {
+		t.Errorf("alloc RSS = %.1f MiB, want 100..140", float64(a.RSS)/mib)
+	}
+	if a.CPUPercent > 5 {
+		t.Errorf("sleeping child CPU = %.1f%%, want < 5", a.CPUPercent)
+	}
+	if a.Procs != 1 || a.Threads < 1 || a.FDs < 3 {
+		t.Errorf("alloc procs=%d threads=%d fds=%d, want 1, >=1, >=3 (stdio)", a.Procs, a.Threads, a.FDs)
+	}
+	if time.Since(a.Created) > time.Minute || time.Until(a.Created) > 2*time.Second {
+		t.Errorf("alloc created %v, want about now", a.Created)
+	}
+	// One core busy; the lower bound leaves room for a loaded CI machine.
+	if b.CPUPercent < 60 || b.CPUPercent > 110 {
+		t.Errorf("busy CPU = %.1f%%, want ≈100 (60..110)", b.CPUPercent)
+	}
+	if d := b.CPUSeconds - first[1].CPUSeconds; d < 0.6 || d > 1.2 {
+		t.Errorf("busy CPU seconds grew by %.2f over ~1 s, want ≈1", d)
+	}
+	if first[1].CPUPercent != 0 {
+		t.Errorf("first sample CPU = %v, want 0 (no baseline)", first[1].CPUPercent)
+	}
+
+	// Self-metrics are filled by the same pass.
+	self := s.Self()
+	if self.RSS == 0 || self.Goroutines == 0 || self.Managed != 2 || self.LogBufferDepth != -1 {
+		t.Errorf("self = %+v", self)
+	}
+
+	// The portable gopsutil reader must agree with the procfs one.
+	ps := newSampler(Options{}, newPSReader())
+	got := sampleOne(t, ps, targets[0])[0]
+	if diff := int64(got.RSS) - int64(a.RSS); diff > 4*mib || diff < -4*mib {
+		t.Errorf("gopsutil RSS %d vs procfs %d", got.RSS, a.RSS)
+	}
+	if got.Threads != a.Threads || got.Procs != a.Procs {
+		t.Errorf("gopsutil threads/procs %d/%d vs procfs %d/%d", got.Threads, got.Procs, a.Threads, a.Procs)
+	}
+}
+
+// TestSamplerCountsGrandchild: the leader and middle process are small; the
+// 100 MiB lives in the grandchild and must be in the leader's sample.
+func TestSamplerCountsGrandchild(t *testing.T) {
+	t.Parallel()
+	leader := py(t, treePy, allocPy)
+	s := NewSampler(Options{})
+	smp := sampleOne(t, s, Target{Key: "tree", PID: leader.Process.Pid})[0]
+	own, err := s.reader.stat(context.Background(), int32(leader.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tree: procs=%d rss=%.1f MiB (leader alone %.1f MiB) threads=%d", smp.Procs, float64(smp.RSS)/mib, float64(own.rss)/mib, smp.Threads)
+	if smp.Procs != 3 {
+		t.Errorf("procs = %d, want 3 (leader, child, grandchild)", smp.Procs)
+	}
+	if own.rss > 40*mib {
+		t.Errorf("leader alone has %.1f MiB; the test needs it small", float64(own.rss)/mib)
+	}
+	if smp.RSS < 100*mib+own.rss || smp.RSS > 180*mib {
+		t.Errorf("tree RSS = %.1f MiB, want 100 MiB + three interpreters (< 180)", float64(smp.RSS)/mib)
+	}
+}
+
+// TestSamplerReapedChildrenCPU: children that live and die between two samples
+// still show in the tree's CPU, through the leader's reaped-children time.
+func TestSamplerReapedChildrenCPU(t *testing.T) {
+	leader := py(t, reaperPy)
+	s := NewSampler(Options{})
+	tg := Target{Key: "reaper", PID: leader.Process.Pid}
+	first := sampleOne(t, s, tg)[0]
+	time.Sleep(1500 * time.Millisecond)
+	second := sampleOne(t, s, tg)[0]
+	t.Logf("reaper: cpu=%.1f%% cpu_s %.2f→%.2f procs=%d", second.CPUPercent, first.CPUSeconds, second.CPUSeconds, second.Procs)
+	if second.CPUPercent < 60 || second.CPUPercent > 115 {
+		t.Errorf("CPU = %.1f%%, want ≈100 (60..115) from short-lived children", second.CPUPercent)
+	}
+}
+
+// TestSamplerPIDReuseAndRestart: a leader born well after Target.Started is a
+// stranger; a new pid under the same key is a new incarnation whose CPU
+// counter starts again, while the history spans both.
+func TestSamplerPIDReuseAndRestart(t *testing.T) {
+	t.Parallel()
+	c := startChild(t, "sh", "-c", "echo ready; exec sleep 600")
+	s := NewSampler(Options{})
+	old := time.Now().Add(-time.Hour)
+	if smp := sampleOne(t, s, Target{Key: "k", PID: c.Process.Pid, Started: old})[0]; smp.Alive {
+		t.Fatalf("leader created after Started+slack must count as a reused pid: %+v", smp)
+	}
+	tg := Target{Key: "k", PID: c.Process.Pid, Started: time.Now()}
+	if smp := sampleOne(t, s, tg)[0]; !smp.Alive {
+		t.Fatalf("own child not alive: %+v", smp)
+	}
+	sampleOne(t, s, Target{Key: "k"}) // stopped: no pid
+	if smp, ok := s.Latest("k"); !ok || smp.Alive {
+		t.Fatalf("stopped target: %+v %v", smp, ok)
+	}
+	if n := len(s.History("k", 0)); n != 1 {
+		t.Fatalf("history has %d points, want 1 (only alive samples)", n)
+	}
+	sampleOne(t, s) // key gone from the set: forgotten
+	if _, ok := s.Latest("k"); ok {
+		t.Fatal("forgotten key still has a sample")
+	}
+}
