@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -252,6 +253,7 @@ func (f *File) decodeEntry(name string, e *entry) (Entry, []Problem) {
 	}
 	// Check the rest (script, cwd, env_file, paths) exactly as it will run.
 	_, issues := resolve(ent.Process, name, "", f.Dir, 1)
+	issues = slices.DeleteFunc(issues, func(is issue) bool { return is.key == "name" }) // reported above
 	probs = append(probs, ent.place("", issues, items)...)
 	return ent, probs
 }

@@ -262,7 +262,7 @@ func command(p Process, name, baseDir string) (argv []string, msg, key string) {
 		}
 		switch strings.ToLower(ext) {
 		case ".ts", ".tsx", ".mts", ".cts":
-			return nil, `TypeScript needs an interpreter: set interpreter = "tsx" (or "bun", "deno" with interpreter_args = ["run"], or "node" ≥ 22.18, which strips types)`, "interpreter"
+			return nil, `TypeScript needs an interpreter: set interpreter = "tsx" (or "bun", "deno" with interpreter_args = ["run"], or "node" ≥ 22.18, which strips types)`, "script"
 		}
 		if !executable(st) {
 			return nil, fmt.Sprintf("%s is not executable and no interpreter is known for %q files (chmod +x it, or set interpreter)", path, ext), "script"

@@ -331,7 +331,17 @@ func (b *treeBuilder) value(n *unstable.Node, fallback Pos, path []string) *valu
 			}
 			item := b.value(c, pos, path)
 			if first && c.Raw.Length > 0 {
-				v.pos, first = item.pos, false // an array starts where its first item is
+				// go-toml keeps no range for arrays: find the '[' before
+				// the first item, or else use the item's position.
+				first = false
+				v.pos = item.pos
+				o := int(c.Raw.Offset) - 1
+				for o >= 0 && (b.data[o] == ' ' || b.data[o] == '\t' || b.data[o] == '\n' || b.data[o] == '\r') {
+					o--
+				}
+				if o >= 0 && b.data[o] == '[' {
+					v.pos = b.offsetPos(o)
+				}
 			}
 			v.items = append(v.items, item)
 		}
