@@ -54,6 +54,8 @@ type cluster struct {
 	seq uint64
 	// text caches strings.Join(tokens); "" when stale.
 	text string
+	// dead is set when the template was evicted.
+	dead bool
 }
 
 func (c *cluster) template() string {
@@ -225,18 +227,24 @@ func (m *Miner) merge(c *cluster, toks []string) {
 	}
 }
 
-// evict drops the least recently seen template (linear scan: eviction only
-// happens when the cap is hit, which is rare and bounded by MaxTemplates).
+// evict drops a least recently seen template. Like Redis's approximate
+// LRU it looks at a sample of evictionSample templates (Go's map order is
+// random), so eviction costs O(1) even when every line is a new template.
 func (m *Miner) evict() {
 	var old *cluster
+	k := 0
 	for _, c := range m.clusters {
 		if old == nil || c.seq < old.seq {
 			old = c
+		}
+		if k++; k == evictionSample {
+			break
 		}
 	}
 	if old == nil {
 		return
 	}
+	old.dead = true
 	delete(m.clusters, old.id)
 	cs := old.leaf.clusters
 	for i, c := range cs {
@@ -246,6 +254,12 @@ func (m *Miner) evict() {
 		}
 	}
 }
+
+// evictionSample is how many entries an eviction looks at.
+const evictionSample = 16
+
+// Len returns the number of templates kept.
+func (m *Miner) Len() int { return len(m.clusters) }
 
 // Add masks text, mines it and returns the id of its template.
 func (m *Miner) Add(text string) int {
