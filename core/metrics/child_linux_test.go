@@ -71,6 +71,22 @@ func startChild(tb testing.TB, argv ...string) *exec.Cmd {
 	return cmd
 }
 
+// startSleeper starts `sleep 600` in its own process group. cmd.Start
+// returns once exec has succeeded, so the process is fully `sleep` by then.
+func startSleeper(tb testing.TB) *exec.Cmd {
+	tb.Helper()
+	cmd := exec.Command("sleep", "600")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
 func py(tb testing.TB, script string, args ...string) *exec.Cmd {
 	tb.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {

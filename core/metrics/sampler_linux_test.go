@@ -111,7 +111,7 @@ func TestSamplerReapedChildrenCPU(t *testing.T) {
 // counter starts again, while the history spans both.
 func TestSamplerPIDReuseAndRestart(t *testing.T) {
 	t.Parallel()
-	c := startChild(t, "sh", "-c", "echo ready; exec sleep 600")
+	c := startSleeper(t)
 	s := NewSampler(Options{})
 	old := time.Now().Add(-time.Hour)
 	if smp := sampleOne(t, s, Target{Key: "k", PID: c.Process.Pid, Started: old})[0]; smp.Alive {
