@@ -20,6 +20,7 @@ type compressor struct {
 	queue   []srcKey
 	running bool
 	stopped bool
+	idle    chan struct{} // closed when the loop ends; for tests and Close
 }
 
 func (c *compressor) enqueue(k srcKey) {
@@ -36,6 +37,7 @@ func (c *compressor) enqueue(k srcKey) {
 	c.queue = append(c.queue, k)
 	if !c.running {
 		c.running = true
+		c.idle = make(chan struct{})
 		c.store.wg.Add(1)
 		go c.loop()
 	}
@@ -49,12 +51,23 @@ func (c *compressor) stop() {
 	c.mu.Unlock()
 }
 
+// wait returns when no compression is queued or running.
+func (c *compressor) wait() {
+	c.mu.Lock()
+	idle := c.idle
+	c.mu.Unlock()
+	if idle != nil {
+		<-idle
+	}
+}
+
 func (c *compressor) loop() {
 	defer c.store.wg.Done()
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.stopped {
 			c.running = false
+			close(c.idle)
 			c.mu.Unlock()
 			return
 		}

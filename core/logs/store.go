@@ -287,7 +287,11 @@ func (sk *sink) open() error {
 			f.Close()
 			return fmt.Errorf("repair log %s: %w", path, err)
 		}
-		size++
+		// The closed record may carry the latest stamp: read the state again.
+		if size, last, _, err = tailState(path); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	sk.f, sk.size, sk.last = f, size, last
 	files, err := listDir(dir)
