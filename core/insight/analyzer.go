@@ -98,7 +98,7 @@ func (a *Analyzer) process(ev *Event) {
 		return
 	}
 	a.events++
-	lvl := a.eventLevel(ev)
+	lvl, msg := a.eventLevel(ev)
 	a.byLevel[lvl]++
 	t := ev.Time
 
@@ -108,7 +108,6 @@ func (a *Analyzer) process(ev *Event) {
 		a.minutesSeen = t
 	}
 
-	msg := messageOf(ev.Message())
 	a.buf, _ = appendMasked(a.buf[:0], msg)
 	key := a.buf
 	if strings.IndexByte(msg, '"') >= 0 {
@@ -184,26 +183,31 @@ func (a *Analyzer) warmedUp(t time.Time) bool {
 
 // eventLevel is the line's level (with the stderr rule), raised to error
 // for a stack trace or traceback and to fatal for a Go panic.
-func (a *Analyzer) eventLevel(ev *Event) Level {
-	lvl := Classify(ev.Stream, ev.Head, a.stderr)
-	if ev.More == nil {
-		return lvl
+// It also returns the event's message (see [Event.Message], [messageOf]).
+func (a *Analyzer) eventLevel(ev *Event) (Level, string) {
+	lvl, msg := levelAndMessage(ev.Head, true)
+	if lvl == LevelUnknown && ev.Stream == StreamErr {
+		lvl = a.stderr
 	}
+	if ev.More == nil {
+		return lvl, msg
+	}
+	msg = messageOf(ev.Message())
 	switch headKind(ev.Head) {
 	case kindGoPanic:
-		return LevelFatal
+		return LevelFatal, msg
 	case kindPython:
-		return max(lvl, LevelError)
+		return max(lvl, LevelError), msg
 	}
 	if lvl < LevelError {
 		for _, l := range ev.More {
 			t := strings.TrimSpace(l)
 			if strings.HasPrefix(t, "at ") || strings.HasPrefix(t, "Caused by:") || isJavaExceptionLine(t) {
-				return LevelError
+				return LevelError, msg
 			}
 		}
 	}
-	return lvl
+	return lvl, msg
 }
 
 func (a *Analyzer) flag(an Anomaly) {

@@ -9,20 +9,40 @@ import "strings"
 // level word and a pid ("2024-01-02 10:05:03,120 ERROR [12] msg" → "msg").
 // Stripping the header keeps a time stamp or a level from splitting rows.
 func messageOf(text string) string {
+	_, msg := levelAndMessage(text, false)
+	return msg
+}
+
+// levelAndMessage returns the stated level (when withLevel) and the
+// message of a line, parsing a JSON line only once.
+func levelAndMessage(text string, withLevel bool) (Level, string) {
 	s := trimLeftSpace(text)
 	if len(s) > 0 && s[0] == '{' {
 		if f := parseJSONLine(s); f.ok {
-			switch {
-			case f.msg != "" && f.err != "":
-				return f.msg + ": " + f.err
-			case f.msg != "":
-				return f.msg
-			case f.err != "":
-				return f.err
-			}
-			return s
+			return f.level, jsonMessage(f, s)
 		}
 	}
+	lvl := LevelUnknown
+	if withLevel {
+		lvl = classifyPlain(text)
+	}
+	return lvl, plainMessage(s)
+}
+
+// jsonMessage is msg, msg + ": " + err, err, or the whole line.
+func jsonMessage(f jsonFields, s string) string {
+	switch {
+	case f.msg != "" && f.err != "":
+		return f.msg + ": " + f.err
+	case f.msg != "":
+		return f.msg
+	case f.err != "":
+		return f.err
+	}
+	return s
+}
+
+func plainMessage(s string) string {
 	rest := s
 	for n := 0; n < 8 && rest != ""; n++ {
 		end := 0
@@ -58,7 +78,13 @@ func isHeaderToken(tok string) bool {
 	if strings.HasPrefix(tok, "time=") || strings.HasPrefix(tok, "ts=") || strings.HasPrefix(tok, "level=") || strings.HasPrefix(tok, "lvl=") {
 		return true
 	}
-	t := strings.Trim(tok, "[]<>|:,")
+	t := tok
+	for t != "" && isHeaderPunct(t[0]) {
+		t = t[1:]
+	}
+	for t != "" && isHeaderPunct(t[len(t)-1]) {
+		t = t[:len(t)-1]
+	}
 	if t == "" {
 		return false
 	}
@@ -75,6 +101,10 @@ func isHeaderToken(tok string) bool {
 		return true
 	}
 	return false
+}
+
+func isHeaderPunct(c byte) bool {
+	return c == '[' || c == ']' || c == '<' || c == '>' || c == '|' || c == ':' || c == ','
 }
 
 // logfmtMessage turns `msg="connection refused" addr=x` into
