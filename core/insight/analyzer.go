@@ -45,7 +45,8 @@ type Analyzer struct {
 	errors, warnings   int
 	byLevel            [LevelFatal + 1]int
 	first, last        time.Time
-	lastErr            *Event
+	lastErr            Event // by value: no allocation per error line
+	hasLastErr         bool
 	lastErrLevel       Level
 	errRate, warnRate  rateTracker
 	anomalies          []Anomaly
@@ -156,8 +157,7 @@ func (a *Analyzer) process(ev *Event) {
 	case lvl >= LevelError:
 		a.errors++
 		a.errRate.add(c)
-		e := *ev
-		a.lastErr, a.lastErrLevel = &e, lvl
+		a.lastErr, a.lastErrLevel, a.hasLastErr = *ev, lvl, true
 		if isNew && a.warmedUp(t) {
 			a.flag(Anomaly{Kind: KindNewError, Start: t, End: t, Count: 1,
 				Patterns: []PatternCount{{PatternID: c.id, Template: c.template(), Count: 1}}, Example: msg})
@@ -364,7 +364,8 @@ func (a *Analyzer) Digest() Digest {
 			d.Levels[strings.ToLower(Level(l).String())] = n
 		}
 	}
-	if e := a.lastErr; e != nil {
+	if a.hasLastErr {
+		e := &a.lastErr
 		d.LastError = &ErrorInfo{Time: e.Time, Level: a.lastErrLevel, Message: messageOf(e.Message()), Location: e.Location(), Lines: e.numLines() + e.Dropped}
 	}
 	d.TopPatterns = a.Patterns(DigestTop)
