@@ -423,3 +423,21 @@ func groupTemplate(rows [][]string, g []int) string {
 	}
 	return strings.Join(t, " ")
 }
+
+// LineTemplate is one row of the per-line template output
+// (`velos logs --file PATH --patterns --per-line --json`).
+type LineTemplate struct {
+	// Line is the 1-based line number.
+	Line     int    `json:"line"`
+	Template string `json:"template"`
+}
+
+// PerLine returns [Templates] of lines as numbered rows.
+func PerLine(lines []string) []LineTemplate {
+	ts := Templates(lines)
+	out := make([]LineTemplate, len(ts))
+	for i, t := range ts {
+		out[i] = LineTemplate{Line: i + 1, Template: t}
+	}
+	return out
+}
