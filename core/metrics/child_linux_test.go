@@ -28,12 +28,15 @@ while True: pass`
 mid = "import subprocess, sys; subprocess.run([sys.executable, '-c', sys.argv[1]])"
 subprocess.run([sys.executable, "-c", mid, sys.argv[1]])`
 	// reaperPy runs one short busy child after another, each living 0.2 s,
-	// so every child is born and reaped between two samples: the tree's CPU
-	// is in the leader's reaped-children time, never in a live process.
-	reaperPy = `import subprocess, sys
+	// so most children are born and reaped between two samples: the tree's
+	// CPU is in the leader's reaped-children time, not in a live process.
+	// SIGTERM makes it finish the current child and exit.
+	reaperPy = `import signal, subprocess, sys
+stop = []
+signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
 sys.stdout.write("ready\n"); sys.stdout.flush()
 burn = "import time\nt = time.time()\nwhile time.time() - t < 0.2: pass"
-while True: subprocess.run([sys.executable, "-c", burn])`
+while not stop: subprocess.run([sys.executable, "-c", burn])`
 )
 
 const mib = 1 << 20
@@ -102,4 +105,45 @@ func sampleOne(t *testing.T, s *Sampler, targets ...Target) []Sample {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// stopAndMeasure signals cmd's leader, waits for it, and returns the CPU the
+// kernel charged to it and the descendants it reaped (wait4's rusage), with
+// the time it ended. This is the ground truth the sampler is checked against,
+// independent of how loaded the machine is.
+func stopAndMeasure(tb testing.TB, cmd *exec.Cmd, sig syscall.Signal) (cpuSeconds float64, ended time.Time) {
+	tb.Helper()
+	if err := cmd.Process.Signal(sig); err != nil {
+		tb.Fatal(err)
+	}
+	_ = cmd.Wait() // killed by a signal: an error, expected
+	ended = time.Now()
+	ps := cmd.ProcessState
+	return (ps.UserTime() + ps.SystemTime()).Seconds(), ended
+}
+
+// checkCPU compares the sampler's CPU percentage over [first, second] with the
+// kernel's figure over [first, ended]. ended follows second within
+// milliseconds (a SIGKILL) or one 0.2 s child (the reaper), so the two windows
+// nearly coincide.
+func checkCPU(t *testing.T, what string, first, second Sample, kernel float64, ended time.Time, tol float64) {
+	t.Helper()
+	truth := (kernel - first.CPUSeconds) / ended.Sub(first.Time).Seconds() * 100
+	t.Logf("%s: sampler %.1f%% of a core, kernel %.1f%%; cpu_s %.2f→%.2f, kernel total %.2f",
+		what, second.CPUPercent, truth, first.CPUSeconds, second.CPUSeconds, kernel)
+	if d := second.CPUPercent - truth; d > tol || d < -tol {
+		t.Errorf("%s: CPU %.1f%%, kernel says %.1f%% (tolerance ±%.0f)", what, second.CPUPercent, truth, tol)
+	}
+	if second.CPUSeconds > kernel+0.02 {
+		t.Errorf("%s: cumulative CPU %.2f s exceeds the kernel's total %.2f s", what, second.CPUSeconds, kernel)
+	}
+	// The sampler can only lack what ran after its last pass.
+	if tail := ended.Sub(second.Time).Seconds(); second.CPUSeconds < kernel-tail-0.05 {
+		t.Errorf("%s: cumulative CPU %.2f s, kernel %.2f s: more missing than the %.2f s tail", what, second.CPUSeconds, kernel, tail)
+	}
+	// On an idle machine both figures are ≈100; on a loaded one (other
+	// builds sharing the cores) the loop gets less, but never nothing.
+	if second.CPUPercent < 3 {
+		t.Errorf("%s: CPU %.1f%%: a busy loop must show up", what, second.CPUPercent)
+	}
 }

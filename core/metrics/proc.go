@@ -24,6 +24,9 @@ type procStat struct {
 	childCPU float64
 	rss      uint64
 	threads  int
+	// zombie: exited but not yet reaped. Only the procfs reader sees it;
+	// gopsutil would need another read per process.
+	zombie bool
 }
 
 // procReader is what the sampler needs from the operating system. A reader is
@@ -31,8 +34,9 @@ type procStat struct {
 // implementations may keep per-pass state without locking.
 type procReader interface {
 	// begin starts a pass; readers that can only find children by scanning
-	// every process do that scan here, once, instead of once per tree.
-	begin(ctx context.Context) error
+	// every process do that scan here, once, instead of once per tree. With
+	// trees false the pass reads single pids only and needs no scan.
+	begin(ctx context.Context, trees bool) error
 	stat(ctx context.Context, pid int32) (procStat, error)
 	children(ctx context.Context, pid int32) []int32
 	// fds is the number of open descriptors, or -1 when it cannot be read.
@@ -50,7 +54,11 @@ type psReader struct {
 
 func newPSReader() *psReader { return &psReader{} }
 
-func (r *psReader) begin(ctx context.Context) error {
+func (r *psReader) begin(ctx context.Context, trees bool) error {
+	r.kids = nil
+	if !trees {
+		return nil
+	}
 	// gopsutil has no cheap "children of" on most systems (on Linux it scans
 	// every process per call), so build the whole parent map once per pass.
 	pids, err := process.PidsWithContext(ctx)

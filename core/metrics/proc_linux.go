@@ -67,9 +67,9 @@ func readBootTime(root string) time.Time {
 
 func (r *procfsReader) withChildren() bool { return true }
 
-func (r *procfsReader) begin(ctx context.Context) error {
+func (r *procfsReader) begin(ctx context.Context, trees bool) error {
 	r.scan, r.kids = nil, nil
-	if r.childFiles {
+	if r.childFiles || !trees {
 		return nil
 	}
 	d, err := os.Open(r.root)
@@ -180,6 +180,7 @@ func parseStat(b []byte, pageSize uint64, boot time.Time) (procStat, error) {
 		childCPU: float64(num(16)+num(17)) / userHZ, // cutime + cstime
 		threads:  int(num(20)),
 		rss:      num(24) * pageSize,
+		zombie:   len(f[0]) == 1 && f[0][0] == 'Z',
 	}
 	if !boot.IsZero() {
 		st.created = boot.Add(time.Duration(start) * time.Second / userHZ)

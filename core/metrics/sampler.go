@@ -45,8 +45,8 @@ type Sample struct {
 	Key  string    `json:"key"`
 	PID  int       `json:"pid"`
 	Time time.Time `json:"time"`
-	// Alive is false when the leader has exited or its pid was reused; every
-	// measured field is then zero.
+	// Alive is false when the leader has exited (zombies included) or its pid
+	// was reused; every measured field is then zero.
 	Alive bool `json:"alive"`
 	// Created is when the leader was created, as the OS reports it.
 	Created time.Time `json:"created,omitzero"`
@@ -264,7 +264,11 @@ func (s *Sampler) Sample(ctx context.Context, targets []Target) ([]Sample, error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	begun := time.Now()
-	if err := s.reader.begin(ctx); err != nil {
+	trees := false
+	for _, t := range targets {
+		trees = trees || t.PID > 0
+	}
+	if err := s.reader.begin(ctx, trees); err != nil {
 		return nil, fmt.Errorf("sample: %w", err)
 	}
 	now := s.opts.Now()
@@ -305,7 +309,7 @@ func (s *Sampler) measure(ctx context.Context, tr *tracked, t Target, now time.T
 	if alive {
 		var err error
 		lead, err = s.reader.stat(ctx, pid)
-		alive = err == nil
+		alive = err == nil && !lead.zombie // a zombie is an exit the supervisor has yet to reap
 	}
 	if alive && !t.Started.IsZero() && !lead.created.IsZero() && lead.created.After(t.Started.Add(reuseSlack)) {
 		alive = false // pid reused by a process born after ours

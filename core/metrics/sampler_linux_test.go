@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -23,7 +24,6 @@ func TestSamplerMemoryAndCPU(t *testing.T) {
 
 	a, b := second[0], second[1]
 	t.Logf("alloc: rss=%.1f MiB cpu=%.1f%% threads=%d fds=%d procs=%d", float64(a.RSS)/mib, a.CPUPercent, a.Threads, a.FDs, a.Procs)
-	t.Logf("busy:  rss=%.1f MiB cpu=%.1f%% cpu_s %.2f→%.2f", float64(b.RSS)/mib, b.CPUPercent, first[1].CPUSeconds, b.CPUSeconds)
 	if !a.Alive || !b.Alive {
 		t.Fatalf("not alive: %+v %+v", a, b)
 	}
@@ -40,13 +40,10 @@ func TestSamplerMemoryAndCPU(t *testing.T) {
 	if time.Since(a.Created) > time.Minute || time.Until(a.Created) > 2*time.Second {
 		t.Errorf("alloc created %v, want about now", a.Created)
 	}
-	// One core busy; the lower bound leaves room for a loaded CI machine.
-	if b.CPUPercent < 60 || b.CPUPercent > 110 {
-		t.Errorf("busy CPU = %.1f%%, want ≈100 (60..110)", b.CPUPercent)
-	}
-	if d := b.CPUSeconds - first[1].CPUSeconds; d < 0.6 || d > 1.2 {
-		t.Errorf("busy CPU seconds grew by %.2f over ~1 s, want ≈1", d)
-	}
+	// One busy core: ≈100% on an idle machine, less when other work competes
+	// for the CPUs, so the reference is what the kernel charged the child.
+	kernel, ended := stopAndMeasure(t, busy, syscall.SIGKILL)
+	checkCPU(t, "busy", first[1], b, kernel, ended, 10)
 	if first[1].CPUPercent != 0 {
 		t.Errorf("first sample CPU = %v, want 0 (no baseline)", first[1].CPUPercent)
 	}
@@ -100,10 +97,8 @@ func TestSamplerReapedChildrenCPU(t *testing.T) {
 	first := sampleOne(t, s, tg)[0]
 	time.Sleep(1500 * time.Millisecond)
 	second := sampleOne(t, s, tg)[0]
-	t.Logf("reaper: cpu=%.1f%% cpu_s %.2f→%.2f procs=%d", second.CPUPercent, first.CPUSeconds, second.CPUSeconds, second.Procs)
-	if second.CPUPercent < 60 || second.CPUPercent > 115 {
-		t.Errorf("CPU = %.1f%%, want ≈100 (60..115) from short-lived children", second.CPUPercent)
-	}
+	kernel, ended := stopAndMeasure(t, leader, syscall.SIGTERM)
+	checkCPU(t, "reaper", first, second, kernel, ended, 15)
 }
 
 // TestSamplerPIDReuseAndRestart: a leader born well after Target.Started is a
