@@ -97,11 +97,9 @@ func (f *File) Resolve(profile string) ([]supervisor.Spec, error) {
 		for _, e := range f.Processes {
 			have = append(have, sortedKeys(e.Process.EnvProfiles)...)
 		}
-		found := false
-		for _, h := range have {
-			found = found || h == profile
-		}
-		if !found {
+		slices.Sort(have)
+		have = slices.Compact(have)
+		if !slices.Contains(have, profile) {
 			return nil, &Error{Problems: []Problem{{File: f.Path, Key: "env", Msg: unknownProfile(profile, have)}}}
 		}
 	}

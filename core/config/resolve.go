@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -321,17 +322,33 @@ func isShellLine(s string) bool {
 	return strings.ContainsAny(strings.TrimSpace(s), " \t\n|&;<>()$`\\\"'*?~")
 }
 
+// maxEnvFile bounds what ReadEnvFile reads.
+const maxEnvFile = 1 << 20
+
 // ReadEnvFile reads a dotenv-style file: NAME=VALUE lines, blank lines and
 // # comments ignored, an optional "export " prefix, values optionally in
 // single quotes (taken as is) or double quotes (with \n, \t, \" and \\
 // escapes). An unquoted value ends at " #". Errors name the file and line.
 func ReadEnvFile(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%s: no such file", path)
 		}
 		return nil, fmt.Errorf("env file: %w", err)
+	}
+	defer fh.Close()
+	// A fifo or a device (/dev/zero) would block or never end: only read
+	// regular files, and only up to a size no env file reaches.
+	if st, err := fh.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, maxEnvFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("env file: %w", err)
+	}
+	if len(data) > maxEnvFile {
+		return nil, fmt.Errorf("%s: larger than %s", path, FormatSize(maxEnvFile))
 	}
 	m, err := ParseEnv(data)
 	if err != nil {

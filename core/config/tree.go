@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -113,6 +114,7 @@ type syntaxError struct {
 type treeBuilder struct {
 	p        *unstable.Parser
 	data     []byte
+	lines    []int // offsets where lines start
 	problems []Problem
 }
 
@@ -161,16 +163,21 @@ func (b *treeBuilder) slicePos(s []byte) Pos {
 	return b.offsetPos(off)
 }
 
+// offsetPos turns a byte offset into a line and column (columns count
+// bytes, as go-toml's do). Line starts are indexed once so that a large file
+// does not cost a rescan per key.
 func (b *treeBuilder) offsetPos(off int) Pos {
-	line, col := 1, 1
-	for _, c := range b.data[:off] {
-		if c == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
+	if b.lines == nil {
+		b.lines = []int{0}
+		for i, c := range b.data {
+			if c == '\n' {
+				b.lines = append(b.lines, i+1)
+			}
 		}
 	}
-	return Pos{Line: line, Col: col}
+	// The last line start at or before off.
+	i := sort.SearchInts(b.lines, off+1) - 1
+	return Pos{Line: i + 1, Col: off - b.lines[i] + 1}
 }
 
 func (b *treeBuilder) rangePos(r unstable.Range) Pos {
