@@ -323,14 +323,16 @@ func Templates(lines []string) []string {
 }
 
 // splitByFewValues groups the rows of one template (each row the masked
-// tokens of one line) by the values at its "few-valued" wildcard positions:
-// positions where no value is itself variable, there are 2..maxFewValues
-// distinct values and at most one distinct value per fewValuesRatio rows.
-// It returns the row indices of each group, in first-seen order.
+// tokens of one line) by the values at its "few-valued" wildcard positions
+// (rules in the package documentation). It returns the row indices of each
+// group, in first-seen order.
 func splitByFewValues(tmpl []string, rows [][]string) [][]int {
-	var keyPos []int
+	type cand struct {
+		pos    int
+		strict bool // passes the single-position ratio and is not skewed
+	}
+	var cands []cand
 	n := len(rows)
-	skewed := true
 	for p, t := range tmpl {
 		if t != Wildcard || (p > 0 && isEntityNoun(tmpl[p-1])) {
 			continue
@@ -348,25 +350,33 @@ func splitByFewValues(tmpl []string, rows [][]string) [][]int {
 				break
 			}
 		}
-		if ok && len(seen) >= 2 && len(seen)*fewValuesRatio <= n {
-			keyPos = append(keyPos, p)
-			top := 0
-			for _, c := range seen {
-				top = max(top, c)
-			}
-			if top*10 <= n*9 {
-				skewed = false
-			}
+		if !ok || len(seen) < 2 || len(seen)*multiValuesRatio > n {
+			continue
 		}
+		top := 0
+		for _, c := range seen {
+			top = max(top, c)
+		}
+		cands = append(cands, cand{p, len(seen)*fewValuesRatio <= n && top*10 <= n*9})
+	}
+	var keyPos []int
+	if len(cands) >= 2 {
+		// Several word positions that change together are a different
+		// message, even in a small template.
+		for _, c := range cands {
+			keyPos = append(keyPos, c.pos)
+		}
+	} else if len(cands) == 1 && cands[0].strict {
+		// One position alone: a constant only when few values repeat
+		// often and none dominates (a dominant value is more likely a
+		// variable's common value, like user root).
+		keyPos = []int{cands[0].pos}
 	}
 	all := make([]int, n)
 	for i := range all {
 		all[i] = i
 	}
-	// One position where a single value dominates is more likely a
-	// variable with a common value (user root) than a constant; several
-	// such positions changing together are a different message.
-	if len(keyPos) == 0 || (len(keyPos) == 1 && skewed) {
+	if len(keyPos) == 0 {
 		return [][]int{all}
 	}
 	groups := map[string]int{}
@@ -386,6 +396,9 @@ func splitByFewValues(tmpl []string, rows [][]string) [][]int {
 		}
 		out[g] = append(out[g], i)
 	}
+	if len(keyPos) > 1 && len(out)*multiValuesRatio > n {
+		return [][]int{all}
+	}
 	return out
 }
 
@@ -404,8 +417,9 @@ func isEntityNoun(tok string) bool {
 }
 
 const (
-	maxFewValues   = 10
-	fewValuesRatio = 10
+	maxFewValues     = 10
+	fewValuesRatio   = 10
+	multiValuesRatio = 3
 )
 
 // groupTemplate is the template of rows g: equal tokens are kept, differing
