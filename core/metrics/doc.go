@@ -11,12 +11,14 @@
 //     reports a fraction of what an app really costs. The daemon either calls
 //     [Sampler.Sample] itself or runs [Sampler.Run] in a goroutine.
 //   - [History] is the per-process ring behind [Sampler.Stats] and
-//     [Sampler.Trend] (min/avg/max over a window, memory slope).
+//     [Sampler.MemorySlope] (min/avg/max over a window, memory slope).
 //   - [MemoryGuard] is the pure max_memory decision; the sampler keeps one per
 //     target that has [Target.MaxMemory] set and reports its verdict in
 //     [Sample.Memory].
 //   - [NewHandler] and [Serve] expose /metrics from a [Source] the daemon
-//     implements. Nothing Prometheus exists until one of them is called.
+//     implements. This package creates no registry, collector or listener
+//     until one of them is called (client_golang's own package init still
+//     builds its global default registry, which Velos never uses).
 //
 // Linux reads procfs directly (one stat read per process); other systems use
 // gopsutil. Both readers feed the same accounting code.
