@@ -375,10 +375,8 @@ func Bytes(n int64) string {
 // Duration is a length of time for people, in its largest whole unit: 45s, 3m, 2h, 5d.
 func Duration(d time.Duration) string {
 	switch {
-	case d <= 0:
+	case d < time.Second: // a process's first second is not worth the tokens
 		return "0s"
-	case d < time.Second:
-		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
 	case d < time.Minute:
 		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	case d < time.Hour:

@@ -1,0 +1,43 @@
+# Velos — the two commands the README promises: `make demo` and `make test`.
+GO      ?= go
+BIN     := bin/velos
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+DEMO_HOME ?= $(CURDIR)/.demo
+
+.PHONY: build test generate demo demo-stop lint bench clean
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/velos
+
+test:
+	$(GO) test -count=1 ./...
+
+# Rewrites schemas/ and the README's tool reference from the registry.
+generate:
+	$(GO) test ./tools -run TestGenerated -update -count=1
+
+demo: build
+	@mkdir -p $(DEMO_HOME)
+	@VELOS_HOME=$(DEMO_HOME) $(BIN) delete all >/dev/null 2>&1 || true
+	VELOS_HOME=$(DEMO_HOME) $(BIN) start examples/web.js --name web --env PORT=3000
+	VELOS_HOME=$(DEMO_HOME) $(BIN) start examples/worker.py --name worker
+	VELOS_HOME=$(DEMO_HOME) $(BIN) start examples/ticker.sh --name ticker
+	@sleep 1
+	VELOS_HOME=$(DEMO_HOME) $(BIN) list
+	@echo
+	@echo "Try: VELOS_HOME=$(DEMO_HOME) $(BIN) describe web   |   $(BIN) list --ai   |   make demo-stop"
+
+demo-stop:
+	VELOS_HOME=$(DEMO_HOME) $(BIN) kill
+
+lint:
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) vet ./...
+	staticcheck ./...
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf bin .demo

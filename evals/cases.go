@@ -1,0 +1,56 @@
+// Package evals holds, for every tool, a scenario, the token budget of its
+// MCP text output and of its tools/list entry, and the facts the output must
+// still contain. The runner (evals_test.go) plays each scenario against a
+// real daemon and counts tokens with a real o200k_base tokenizer; the
+// tokenizer is a test-only dependency, never linked into velos.
+package evals
+
+// Call is one tool call.
+type Call struct {
+	Tool string
+	Args map[string]any
+}
+
+// Case is one tool's eval.
+type Case struct {
+	Tool  string
+	Setup []Call         // calls made first, on a fresh VELOS_HOME
+	Args  map[string]any // the call measured
+	// Budget is the most o200k_base tokens its text content may cost;
+	// ListBudget the most its tools/list entry (name, description, schemas,
+	// annotations) may cost.
+	Budget, ListBudget int
+	Facts              []string // substrings the text content must contain
+}
+
+func start(name string) Call {
+	return Call{Tool: "process_start", Args: map[string]any{"script": "sleep", "args": []string{"300"}, "name": name}}
+}
+
+// Cases has one entry per tool in tools.All.
+var Cases = []Case{
+	{Tool: "process_start", Args: map[string]any{"script": "sleep", "args": []string{"300"}, "name": "web"},
+		Budget: 40, ListBudget: 900, Facts: []string{`"web"`, `"online"`}},
+	{Tool: "process_list", Setup: []Call{start("web"), start("worker")},
+		Budget: 70, ListBudget: 350, Facts: []string{`"web"`, `"worker"`, `"online"`}},
+	{Tool: "process_describe", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
+		Budget: 220, ListBudget: 700, Facts: []string{`"web"`, `"online"`, "sleep", "web-out.log"}},
+	{Tool: "process_stop", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
+		Budget: 40, ListBudget: 350, Facts: []string{`"web"`, `"stopped"`}},
+	{Tool: "process_restart", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
+		Budget: 40, ListBudget: 350, Facts: []string{`"web"`, `"online"`, `"rs":1`}},
+	{Tool: "process_delete", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
+		Budget: 40, ListBudget: 350, Facts: []string{`"web"`, `"stopped"`}},
+	{Tool: "daemon_kill", Setup: []Call{start("web")},
+		Budget: 10, ListBudget: 200, Facts: []string{`"stopped":1`}},
+}
+
+// Find returns the case for a tool.
+func Find(tool string) (Case, bool) {
+	for _, c := range Cases {
+		if c.Tool == tool {
+			return c, true
+		}
+	}
+	return Case{}, false
+}
