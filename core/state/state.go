@@ -25,6 +25,9 @@ const Version = 1
 // FileName is the dump's name inside $VELOS_HOME.
 const FileName = "dump.toml"
 
+// Path is the dump's path for a given $VELOS_HOME.
+func Path(home string) string { return filepath.Join(home, FileName) }
+
 // Errors that [Load] wraps, to test with errors.Is.
 var (
 	// ErrCorrupt: the file is not a readable dump (torn, edited badly, or
