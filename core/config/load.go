@@ -27,6 +27,7 @@ type Problem struct {
 	Msg string `json:"msg"`
 }
 
+// Error renders the problem as "file:line:col: key.path: what is wrong".
 func (p *Problem) Error() string {
 	var sb strings.Builder
 	if p.File != "" {
@@ -50,6 +51,7 @@ type Error struct {
 	Problems []Problem `json:"problems"`
 }
 
+// Error renders one problem per line.
 func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i := range e.Problems {
