@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,9 +37,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fakeClock returns base + i*step on its i-th call (from 0), so that with
-// one call per record, record i is stamped at a known time however the
-// reads are batched.
+// fakeClock returns base + i*step on its i-th call (from 0). The store reads
+// the clock once per read that has lines, so with [lineReader] line i is
+// stamped at(i).
 type fakeClock struct {
 	base time.Time
 	step time.Duration
@@ -127,4 +128,21 @@ func queryAll(t testing.TB, s *Store, q Query) []Line {
 		t.Fatal("unbounded query truncated")
 	}
 	return res.Lines
+}
+
+// lineReader returns one line per Read, as a pipe does when the app writes
+// line by line and the reader keeps up.
+type lineReader struct{ s string }
+
+func (r *lineReader) Read(p []byte) (int, error) {
+	if r.s == "" {
+		return 0, io.EOF
+	}
+	n := strings.IndexByte(r.s, '\n') + 1
+	if n == 0 {
+		n = len(r.s)
+	}
+	n = copy(p, r.s[:n])
+	r.s = r.s[n:]
+	return n, nil
 }

@@ -26,6 +26,10 @@ type stamper struct {
 	valid  bool
 }
 
+const digits2 = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
 func (s *stamper) append(dst []byte, ns int64) []byte {
 	sec, frac := ns/1e9, ns%1e9
 	if frac < 0 { // floor division for times before 1970
@@ -38,11 +42,13 @@ func (s *stamper) append(dst []byte, ns int64) []byte {
 	}
 	dst = append(dst, s.prefix[:]...)
 	var d [10]byte
-	for i := 8; i >= 0; i-- {
-		d[i] = byte('0' + frac%10)
-		frac /= 10
-	}
 	d[9] = 'Z'
+	for i := 7; i >= 1; i -= 2 { // two digits per division
+		q := frac % 100
+		frac /= 100
+		d[i], d[i+1] = digits2[2*q], digits2[2*q+1]
+	}
+	d[0] = byte('0' + frac)
 	return append(dst, d[:]...)
 }
 

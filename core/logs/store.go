@@ -257,6 +257,7 @@ type sink struct {
 	buf      []byte // whole records not yet written to f
 	size     int64  // bytes in f plus len(buf)
 	last     int64  // the latest stamp, to keep stamps strictly increasing
+	arrival  int64  // the clock read for the current read of the pipe; 0 = not yet
 	nextSeq  int64
 	st       stamper
 	timer    *time.Timer
@@ -353,8 +354,12 @@ func tailState(path string) (size, last int64, torn bool, err error) {
 // without newline) and returns how many bytes of b it consumed. The rest is
 // a partial line the caller keeps for the next read. It takes the lock once
 // per read, not per line.
+//
+// All records of one read share its arrival time (one clock call per read,
+// not per line): stamps then only grow by 1 ns per record to stay unique.
 func (sk *sink) write(b []byte, cont *bool, final, flush bool) int {
 	sk.mu.Lock()
+	sk.arrival = 0
 	start := 0
 	for {
 		i := bytes.IndexByte(b[start:], '\n')
@@ -431,7 +436,10 @@ func (sk *sink) record(text []byte, cont bool) {
 	if len(sk.buf)+int(n) > cap(sk.buf) {
 		sk.writeBuf()
 	}
-	ts := sk.store.now().UnixNano()
+	if sk.arrival == 0 {
+		sk.arrival = sk.store.now().UnixNano()
+	}
+	ts := sk.arrival
 	if ts <= sk.last {
 		ts = sk.last + 1 // strictly increasing: a stamp is a position in the file
 	}

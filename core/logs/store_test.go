@@ -139,16 +139,15 @@ func TestSinceUntilAcrossRotatedFiles(t *testing.T) {
 	const n = 20000
 	clk := &fakeClock{base: testBase, step: time.Second}
 	s := openStore(t, Options{Now: clk.Now, MaxSize: 32 << 10, Keep: 1000, Gzip: true})
-	writeAll(t, s, "api", Out, strings.NewReader(numbered(0, n)), nil)
+	writeAll(t, s, "api", Out, &lineReader{numbered(0, n)}, nil)
 	s.comp.wait()
-	// Leave the newest rotated files plain, as if their compression were pending.
 	gz, _ := filepath.Glob(filepath.Join(s.opts.Dir, "api-out.*.log.gz"))
 	if len(gz) < 10 {
 		t.Fatalf("want many gzipped files, got %d", len(gz))
 	}
-	// The one-clock-call-per-record contract the test relies on.
+	// The one-clock-call-per-read contract the test relies on.
 	if got := clk.n.Load(); got != n {
-		t.Fatalf("clock called %d times for %d records", got, n)
+		t.Fatalf("clock called %d times for %d reads", got, n)
 	}
 	cases := [][2]int{{0, n}, {1234, 5678}, {0, 1}, {n - 1, n}, {777, 778}, {5000, 5000}, {19990, 30000}, {-5, 3}}
 	for _, c := range cases {
@@ -229,7 +228,7 @@ func TestCursorPaging(t *testing.T) {
 	const n = 100_000
 	clk := &fakeClock{base: testBase, step: time.Microsecond}
 	s := openStore(t, Options{Now: clk.Now, MaxSize: 512 << 10, Keep: 100, Gzip: true})
-	writeAll(t, s, "big", Out, strings.NewReader(numbered(0, n)), nil)
+	writeAll(t, s, "big", Out, &lineReader{numbered(0, n)}, nil)
 	s.comp.wait()
 
 	page := func(q Query, limit int, unit func(Line) int) []Line {
