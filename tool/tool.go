@@ -17,6 +17,9 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/velos-pm/velos/core/logs"
+	"github.com/velos-pm/velos/core/metrics"
+	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/render"
 )
@@ -48,9 +51,14 @@ func (e Effect) String() string {
 // Deps is what a tool handler may use. The daemon builds one; tests build
 // their own around a temp VELOS_HOME.
 type Deps struct {
-	Home  string // VELOS_HOME
-	Procs *supervisor.Manager
-	Log   *slog.Logger
+	Home    string // VELOS_HOME
+	Procs   *supervisor.Manager
+	Logs    *logs.Store      // every process's stdout and stderr
+	Metrics *metrics.Sampler // CPU and memory per process tree; nil in tests that do not sample
+	// Specs records how each process was asked for (config form, profile,
+	// folder): what save writes and config_get/config_set work on.
+	Specs *state.Table
+	Log     *slog.Logger
 	// Shutdown asks the daemon to stop after the current call has answered.
 	Shutdown func()
 	// Version of the daemon answering.

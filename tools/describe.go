@@ -62,7 +62,7 @@ var Describe = &tool.Def[DescribeIn, DescribeOut]{
 			if !ids[in.ID] {
 				continue
 			}
-			det := ProcessDetail{ProcessInfo: processInfo(in, now), Command: in.Spec.Command, Cwd: in.Spec.Cwd,
+			det := ProcessDetail{ProcessInfo: processInfo(d, in, now), Command: in.Spec.Command, Cwd: in.Spec.Cwd,
 				Env: in.Spec.Env, Instance: in.Instance, Autorestart: string(in.Spec.Autorestart),
 				KillTimeout: in.Spec.KillTimeout.String(), StartedAt: in.StartedAt, NextStart: in.NextStart,
 				LastExit: in.LastExit, History: []RestartEntry{},

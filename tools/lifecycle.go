@@ -13,7 +13,7 @@ var Stop = &tool.Def[TargetIn, ProcessesOut]{
 	Summary: "Stop processes: kill signal to the process group, SIGKILL after kill_timeout.",
 	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
 		ins, err := d.Procs.Stop(ctx, in.Target)
-		return ProcessesOut{Processes: processInfos(ins)}, err
+		return ProcessesOut{Processes: processInfos(d, ins)}, err
 	},
 }
 
@@ -23,7 +23,7 @@ var Restart = &tool.Def[TargetIn, ProcessesOut]{
 	Summary: "Restart processes: a graceful stop, then a new start; the cause is recorded as manual.",
 	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
 		ins, err := d.Procs.Restart(ctx, in.Target, supervisor.CauseManual)
-		return ProcessesOut{Processes: processInfos(ins)}, err
+		return ProcessesOut{Processes: processInfos(d, ins)}, err
 	},
 }
 
@@ -33,6 +33,11 @@ var Delete = &tool.Def[TargetIn, ProcessesOut]{
 	Summary: "Stop processes and remove them from the process list.",
 	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
 		ins, err := d.Procs.Delete(ctx, in.Target)
-		return ProcessesOut{Processes: processInfos(ins)}, err
+		for _, p := range ins {
+			if _, err := d.Procs.Resolve(p.Name); err != nil { // the last instance of that name is gone
+				d.Specs.Delete(p.Name)
+			}
+		}
+		return ProcessesOut{Processes: processInfos(d, ins)}, err
 	},
 }

@@ -15,6 +15,6 @@ var List = &tool.Def[ListIn, ProcessesOut]{
 	Title: "List processes", Effect: tool.ReadOnly,
 	Summary: "List every managed process with its status, pid, CPU, memory, uptime and restarts.",
 	Run: func(ctx context.Context, d *tool.Deps, in ListIn) (ProcessesOut, error) {
-		return ProcessesOut{Processes: processInfos(d.Procs.List())}, nil
+		return ProcessesOut{Processes: processInfos(d, d.Procs.List())}, nil
 	},
 }

@@ -4,9 +4,12 @@
 package tools
 
 import (
+	"strconv"
 	"time"
 
+	"github.com/velos-pm/velos/core/metrics"
 	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/tool"
 )
 
 // ProcessInfo is one row of a process listing.
@@ -23,22 +26,44 @@ type ProcessInfo struct {
 	Reason string `json:"reason,omitempty" human:"-"`
 }
 
-func processInfo(in supervisor.Info, now time.Time) ProcessInfo {
+func processInfo(d *tool.Deps, in supervisor.Info, now time.Time) ProcessInfo {
 	p := ProcessInfo{ID: in.ID, Name: in.Name, Status: string(in.Status), PID: in.PID,
 		Restarts: in.Restarts, Reason: in.Reason}
 	if in.Status == supervisor.Online && !in.StartedAt.IsZero() {
 		p.UptimeMS = now.Sub(in.StartedAt).Milliseconds()
 	}
+	if d.Metrics != nil && in.PID != 0 {
+		if s, ok := d.Metrics.Latest(MetricKey(in.ID)); ok && s.Alive && s.PID == in.PID {
+			p.CPU, p.Memory = s.CPUPercent, int64(s.RSS)
+		}
+	}
 	return p
 }
 
-func processInfos(ins []supervisor.Info) []ProcessInfo {
+func processInfos(d *tool.Deps, ins []supervisor.Info) []ProcessInfo {
 	now := time.Now()
 	out := make([]ProcessInfo, 0, len(ins))
 	for _, in := range ins {
-		out = append(out, processInfo(in, now))
+		out = append(out, processInfo(d, in, now))
 	}
 	return out
+}
+
+// MetricKey is a process's key in the metrics sampler: its id, which is
+// unique across names and instances and stable across restarts.
+func MetricKey(id int) string { return strconv.Itoa(id) }
+
+// MetricTargets is what the sampler measures: every process, by id.
+func MetricTargets(ins []supervisor.Info) []metrics.Target {
+	ts := make([]metrics.Target, 0, len(ins))
+	for _, in := range ins {
+		t := metrics.Target{Key: MetricKey(in.ID), PID: in.PID, MaxMemory: uint64(max(in.Spec.MaxMemory, 0))}
+		if in.PID != 0 {
+			t.Started = in.StartedAt
+		}
+		ts = append(ts, t)
+	}
+	return ts
 }
 
 // TargetIn selects processes.

@@ -2,111 +2,153 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"time"
 
+	"github.com/velos-pm/velos/core/config"
+	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/tool"
 )
 
-// StartIn describes a process to start.
+// StartIn describes what to start: one program with its keys as flags, or a
+// velos.toml with every process in it. Every per-process config key is a
+// flag here, from the one config.Process type, so the file and the CLI agree.
 type StartIn struct {
-	Script      string   `json:"script" arg:"" help:"What to run: a script (app.js, app.py, app.sh), a path to an executable, or a command on PATH."`
-	Args        []string `json:"args,omitempty" arg:"" optional:"" help:"Arguments for the program, after --."`
-	Name        string   `json:"name,omitempty" help:"Process name (default: the script's base name without extension)."`
-	Cwd         string   `json:"cwd,omitempty" help:"Working directory (default: the current one)."`
-	Env         []string `json:"env,omitempty" sep:"none" placeholder:"KEY=VALUE" help:"Environment variable for the process, KEY=VALUE; repeatable."`
-	Interpreter string   `json:"interpreter,omitempty" help:"Interpreter to run the script with (default: by extension: .js node, .py python3, .sh bash)."`
-	Autorestart string   `json:"autorestart,omitempty" enum:"always,on-failure,never," default:"always" help:"When to restart after an exit: ${enum}."`
-	KillTimeout string   `json:"kill_timeout,omitempty" help:"Grace between the kill signal and SIGKILL, e.g. 5s."`
-	MaxRestarts int      `json:"max_restarts,omitempty" help:"Automatic restarts inside restart_window before the process is errored (default 10)."`
+	config.Process `embed:""`
+	Name           string `json:"name,omitempty" help:"Process name (default: the script's base name without extension)."`
+	// Profile is an env profile ([process.NAME.env.PROFILE] in a file) merged over env.
+	Profile string   `json:"profile,omitempty" help:"Env profile merged over env, as in [process.NAME.env.PROFILE] of a config file."`
+	Only    []string `json:"only,omitempty" sep:"," help:"With a config file: start only these processes (comma-separated)."`
+	// EnvFlags is the CLI's --env: KEY=VALUE sets a variable, a bare NAME picks
+	// the profile (PM2's --env production). Prepare moves it into Env and Profile.
+	EnvFlags []string `json:"-" name:"env" short:"e" sep:"none" placeholder:"KEY=VALUE|PROFILE" help:"KEY=VALUE sets an environment variable (repeatable); a bare NAME picks that env profile."`
 }
 
 // Start is process_start.
 var Start = &tool.Def[StartIn, ProcessesOut]{
-	Name: "process_start", CLI: "start", Title: "Start a process", Effect: tool.Mutating,
-	Summary: "Start a program under supervision: any executable, script or command line; restarted when it exits.",
+	Name: "process_start", CLI: "start", Title: "Start processes", Effect: tool.Mutating,
+	Summary: "Start a program under supervision (any executable, script or command line), or every process of a velos.toml.",
 	Prepare: func(in *StartIn, cwd string) error {
+		for _, kv := range in.EnvFlags {
+			k, v, ok := strings.Cut(kv, "=")
+			switch {
+			case ok && k != "":
+				if in.Env == nil {
+					in.Env = map[string]string{}
+				}
+				in.Env[k] = v
+			case !ok && kv != "" && in.Profile == "":
+				in.Profile = kv
+			default:
+				return fmt.Errorf("--env %q: want KEY=VALUE or one profile name", kv)
+			}
+		}
+		in.EnvFlags = nil
+		// Relative paths are the user's, not the daemon's.
 		if in.Cwd == "" {
 			in.Cwd = cwd
 		} else if !filepath.IsAbs(in.Cwd) {
 			in.Cwd = filepath.Join(cwd, in.Cwd)
 		}
+		if in.Script != "" && !filepath.IsAbs(in.Script) {
+			if _, err := os.Stat(filepath.Join(cwd, in.Script)); err == nil || strings.ContainsRune(in.Script, '/') {
+				in.Script = filepath.Join(cwd, in.Script)
+			}
+		}
 		return nil
 	},
 	Run: func(ctx context.Context, d *tool.Deps, in StartIn) (ProcessesOut, error) {
-		spec, err := specOf(in)
+		if isConfigFile(in.Script) {
+			return startFile(d, in)
+		}
+		if len(in.Only) > 0 {
+			return ProcessesOut{}, errors.New("start: --only needs a config file (velos.toml)")
+		}
+		if in.Script == "" {
+			return ProcessesOut{}, errors.New("start: script: say what to run: a file, a command, or a velos.toml")
+		}
+		name := in.Name
+		if name == "" {
+			name = strings.TrimSuffix(filepath.Base(strings.Fields(in.Script)[0]), filepath.Ext(in.Script))
+		}
+		base := in.Cwd
+		if base == "" {
+			base, _ = os.Getwd()
+		}
+		p := in.Process
+		p.Cwd = "" // base is the cwd; keep the stored form free of it unless asked for
+		if in.Cwd != "" {
+			p.Cwd = in.Cwd
+		}
+		spec, err := config.Resolve(p, name, in.Profile, base)
+		if err != nil {
+			return ProcessesOut{}, fmt.Errorf("start %s: %w", name, err)
+		}
+		ins, err := d.Procs.Start(spec)
 		if err != nil {
 			return ProcessesOut{}, err
 		}
-		ins, err := d.Procs.Start(spec)
-		return ProcessesOut{Processes: processInfos(ins)}, err
+		d.Specs.Put(state.Entry{Name: name, Profile: in.Profile, Dir: base, Process: p})
+		return ProcessesOut{Processes: processInfos(d, ins)}, nil
 	},
 }
 
-var interpreters = map[string]string{
-	".js": "node", ".mjs": "node", ".cjs": "node", ".py": "python3", ".sh": "bash",
-	".rb": "ruby", ".pl": "perl", ".php": "php",
+func isConfigFile(script string) bool {
+	return strings.HasSuffix(script, ".toml")
 }
 
-func specOf(in StartIn) (supervisor.Spec, error) {
-	if in.Script == "" {
-		return supervisor.Spec{}, fmt.Errorf("start: script: empty")
+// startFile starts every process of a config file, or none: the whole file
+// is checked first, and a start that fails undoes the ones before it.
+func startFile(d *tool.Deps, in StartIn) (ProcessesOut, error) {
+	f, err := config.Load(in.Script)
+	if err != nil {
+		return ProcessesOut{}, err
 	}
-	cwd := in.Cwd
-	if cwd == "" {
-		cwd, _ = os.Getwd()
+	specs, err := f.Resolve(in.Profile)
+	if err != nil {
+		return ProcessesOut{}, err
 	}
-	if fi, err := os.Stat(cwd); err != nil || !fi.IsDir() {
-		return supervisor.Spec{}, fmt.Errorf("start: cwd %s: not a directory", cwd)
-	}
-	name := in.Name
-	if name == "" {
-		name = strings.TrimSuffix(filepath.Base(in.Script), filepath.Ext(in.Script))
-	}
-	var command []string
-	path := in.Script
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(cwd, path)
-	}
-	interp := in.Interpreter
-	if _, err := os.Stat(path); err == nil {
-		if interp == "" {
-			interp = interpreters[filepath.Ext(path)]
-		}
-		if interp != "" && interp != "none" {
-			command = append(strings.Fields(interp), path)
-		} else {
-			command = []string{path}
-		}
-	} else if strings.ContainsAny(in.Script, "/") || interpreters[filepath.Ext(in.Script)] != "" {
-		return supervisor.Spec{}, fmt.Errorf("start %s: script %s: no such file", name, path)
-	} else {
-		command = []string{in.Script}
-		if interp != "" {
-			command = append(strings.Fields(interp), in.Script)
+	for _, o := range in.Only {
+		if _, ok := f.Lookup(o); !ok {
+			var names []string
+			for _, e := range f.Processes {
+				names = append(names, e.Name)
+			}
+			return ProcessesOut{}, fmt.Errorf("start: --only %s: %s defines no such process; it has: %s", o, in.Script, strings.Join(names, ", "))
 		}
 	}
-	command = append(command, in.Args...)
-	env := map[string]string{}
-	for _, kv := range in.Env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return supervisor.Spec{}, fmt.Errorf("start %s: env %q: want KEY=VALUE", name, kv)
+	var chosen []supervisor.Spec
+	for _, s := range specs {
+		if len(in.Only) == 0 || slices.Contains(in.Only, s.Name) {
+			chosen = append(chosen, s)
 		}
-		env[k] = v
 	}
-	spec := supervisor.Spec{Name: name, Command: command, Cwd: cwd, Env: env,
-		Autorestart: supervisor.Policy(in.Autorestart), MaxRestarts: in.MaxRestarts}
-	if in.KillTimeout != "" {
-		d, err := time.ParseDuration(in.KillTimeout)
-		if err != nil || d <= 0 {
-			return supervisor.Spec{}, fmt.Errorf("start %s: kill_timeout %q: want a duration like 5s", name, in.KillTimeout)
+	for _, s := range chosen {
+		if _, err := d.Procs.Resolve(s.Name); err == nil {
+			return ProcessesOut{}, fmt.Errorf("start %s: %w; nothing was started", s.Name, supervisor.ErrExists)
 		}
-		spec.KillTimeout = d
 	}
-	return spec, spec.Validate()
+	var started []supervisor.Info
+	for _, s := range chosen {
+		ins, err := d.Procs.Start(s)
+		if err != nil {
+			for _, done := range started {
+				_, _ = d.Procs.Delete(context.Background(), fmt.Sprint(done.ID))
+			}
+			return ProcessesOut{}, fmt.Errorf("%w; nothing was started", err)
+		}
+		started = append(started, ins...)
+		e, _ := f.Lookup(s.Name)
+		prof := in.Profile
+		if _, ok := e.Process.EnvProfiles[prof]; !ok {
+			prof = ""
+		}
+		d.Specs.Put(state.Entry{Name: s.Name, Profile: prof, Dir: f.Dir, Process: e.Process})
+	}
+	return ProcessesOut{Processes: processInfos(d, started)}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -15,7 +16,11 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/velos-pm/velos/core/daemon"
+	"github.com/velos-pm/velos/core/logs"
+	"github.com/velos-pm/velos/core/metrics"
+	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/render"
 	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tools"
 )
@@ -72,8 +77,18 @@ func serveDaemon(home daemon.Home, ready func(error)) error {
 	ctx, shutdown := context.WithCancel(ctx)
 	defer shutdown()
 
-	procs := supervisor.NewManager(supervisor.Options{Logger: log})
-	deps := &tool.Deps{Home: home.Dir, Procs: procs, Log: log, Shutdown: shutdown, Version: version}
+	store, err := logs.Open(logs.Options{Dir: home.Logs()})
+	if err != nil {
+		return err
+	}
+	procs := supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}})
+	sampler := metrics.NewSampler(metrics.Options{
+		OnError:  func(err error) { log.Warn("sample", "err", err) },
+		OnSample: func(samples []metrics.Sample) { restartOverMemory(ctx, procs, samples, log) },
+	})
+	deps := &tool.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: state.NewTable(),
+		Log: log, Shutdown: shutdown, Version: version}
+	go func() { _ = sampler.Run(ctx, func() []metrics.Target { return tools.MetricTargets(procs.List()) }) }()
 	srv, err := newServer(tools.All, deps)
 	if err != nil {
 		return err
@@ -93,9 +108,43 @@ func serveDaemon(home daemon.Home, ready func(error)) error {
 	if err := procs.Shutdown(sctx); err != nil {
 		log.Error("stop processes", "err", err)
 	}
+	if err := store.Close(); err != nil {
+		log.Error("flush logs", "err", err)
+	}
 	os.Remove(home.Socket())
 	log.Info("daemon stopped")
 	return nil
+}
+
+// logSink stores children's output in the log store.
+type logSink struct{ s *logs.Store }
+
+func (l logSink) Attach(name string, stderr bool, r io.Reader, o supervisor.LogOptions) <-chan struct{} {
+	st := logs.Out
+	if stderr {
+		st = logs.Err
+	}
+	var ro *logs.RotateOptions
+	if o != (supervisor.LogOptions{}) {
+		ro = &logs.RotateOptions{MaxSize: o.MaxSize, Keep: o.Keep, Gzip: o.Gzip}
+	}
+	return l.s.Attach(name, st, r, ro)
+}
+
+// restartOverMemory restarts, gracefully, each process whose tree stayed
+// above its max_memory for the guard's run of samples.
+func restartOverMemory(ctx context.Context, procs *supervisor.Manager, samples []metrics.Sample, log *slog.Logger) {
+	for _, smp := range samples {
+		if !smp.Memory.Restart {
+			continue
+		}
+		cause := supervisor.Cause(fmt.Sprintf("%s %s > %s", supervisor.CauseMemory, render.Bytes(int64(smp.Memory.RSS)), render.Bytes(int64(smp.Memory.Limit))))
+		go func() {
+			if _, err := procs.Restart(ctx, smp.Key, cause); err != nil {
+				log.Warn("max_memory restart", "id", smp.Key, "err", err)
+			}
+		}()
+	}
 }
 
 // newServer is the MCP server of a registry: every tool, plus resources and prompts.

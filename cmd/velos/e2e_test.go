@@ -227,7 +227,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"start", "no-such-program-xyz"}, "no-such-program-xyz", 1},
 		{[]string{"start", "sleep", "--name", "api", "--", "1"}, "already exists", 1},
 		{[]string{"start", "sleep", "--autorestart", "sometimes"}, "--autorestart must be one of", 2},
-		{[]string{"start", "sleep", "--kill-timeout", "soon"}, `kill_timeout "soon"`, 1},
+		{[]string{"start", "sleep", "--kill-timeout", "soon"}, `kill_timeout: "soon" is not a duration`, 1},
 		{[]string{"stop"}, `expected "<target>"`, 2},
 		{[]string{"frobnicate"}, "unexpected argument frobnicate", 2},
 	}

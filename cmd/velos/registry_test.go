@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tools"
@@ -32,7 +33,7 @@ var throwaway = &tool.Def[echoIn, echoOut]{
 func TestNewToolAppearsEverywhere(t *testing.T) {
 	entries := append(append([]tool.Entry{}, tools.All...), throwaway)
 	procs := supervisor.NewManager(supervisor.Options{})
-	srv, err := newServer(entries, &tool.Deps{Procs: procs, Home: t.TempDir()})
+	srv, err := newServer(entries, &tool.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,14 +23,14 @@ import (
 // In TOML, env profiles are sub-tables of env ([process.api.env.staging]);
 // in JSON they are the separate env_profiles object; they cannot be flags.
 type Process struct {
-	Script          string                       `toml:"script,omitempty" json:"script,omitempty" help:"program to run: a file (interpreter picked by its extension), a command on PATH, or a shell line"`
-	Args            []string                     `toml:"args,omitempty" json:"args,omitempty" sep:"none" help:"arguments passed to the script (repeat the flag for each)"`
+	Script          string                       `toml:"script,omitempty" json:"script,omitempty" arg:"" optional:"" help:"program to run: a file (interpreter picked by its extension), a command on PATH, or a shell line"`
+	Args            []string                     `toml:"args,omitempty" json:"args,omitempty" arg:"" optional:"" help:"arguments passed to the script (on the command line: after --)"`
 	Cwd             string                       `toml:"cwd,omitempty" json:"cwd,omitempty" help:"working directory (default: the config file's folder)"`
 	Interpreter     string                       `toml:"interpreter,omitempty" json:"interpreter,omitempty" help:"program that runs the script, e.g. node or python3 (default: by extension; none = run the script itself)"`
 	InterpreterArgs []string                     `toml:"interpreter_args,omitempty" json:"interpreter_args,omitempty" sep:"none" help:"arguments between the interpreter and the script, e.g. --inspect"`
 	Instances       string                       `toml:"instances,omitempty" json:"instances,omitempty" short:"i" velos:"instances" help:"copies to run: a number, or max for one per CPU"`
 	Mode            string                       `toml:"mode,omitempty" json:"mode,omitempty" enum:",fork,cluster" default:"" velos:"mode" help:"fork (default) or cluster (the instances share one listening port)"`
-	Env             map[string]string            `toml:"env,omitempty" json:"env,omitempty" help:"environment variables, KEY=VALUE"`
+	Env             map[string]string            `toml:"env,omitempty" json:"env,omitempty" kong:"-" help:"environment variables, KEY=VALUE (on the command line: --env KEY=VALUE)"`
 	EnvProfiles     map[string]map[string]string `toml:"-" json:"env_profiles,omitempty" kong:"-" help:"named env sets merged over env when chosen with --env NAME"`
 	EnvFile         string                       `toml:"env_file,omitempty" json:"env_file,omitempty" help:"file of KEY=VALUE lines loaded under env"`
 	Autorestart     string                       `toml:"autorestart,omitempty" json:"autorestart,omitempty" enum:",always,on-failure,never" default:"" velos:"autorestart" help:"when to restart after an exit: always (default), on-failure or never"`
