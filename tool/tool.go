@@ -58,7 +58,7 @@ type Deps struct {
 	// Specs records how each process was asked for (config form, profile,
 	// folder): what save writes and config_get/config_set work on.
 	Specs *state.Table
-	Log     *slog.Logger
+	Log   *slog.Logger
 	// Shutdown asks the daemon to stop after the current call has answered.
 	Shutdown func()
 	// Version of the daemon answering.

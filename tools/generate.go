@@ -13,15 +13,15 @@ import (
 // SchemaFile is what schemas/<tool>.json holds: the tool as MCP clients see
 // it in tools/list, plus its CLI names.
 type SchemaFile struct {
-	Name         string `json:"name"`
-	Title        string `json:"title"`
-	Description  string `json:"description"`
-	CLI          string `json:"cli"`
+	Name         string   `json:"name"`
+	Title        string   `json:"title"`
+	Description  string   `json:"description"`
+	CLI          string   `json:"cli"`
 	Aliases      []string `json:"aliases,omitempty"`
-	Effect       string `json:"effect"`
-	Annotations  any    `json:"annotations"`
-	InputSchema  any    `json:"inputSchema"`
-	OutputSchema any    `json:"outputSchema"`
+	Effect       string   `json:"effect"`
+	Annotations  any      `json:"annotations"`
+	InputSchema  any      `json:"inputSchema"`
+	OutputSchema any      `json:"outputSchema"`
 }
 
 // Generated returns every generated file's content by path relative to the

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -24,9 +24,10 @@ type echoOut struct {
 
 var throwaway = &tool.Def[echoIn, echoOut]{
 	Name: "test_echo", CLI: "echo-back", Title: "Echo", Summary: "Echo a word back.", Effect: tool.ReadOnly,
-	Run: func(ctx context.Context, d *tool.Deps, in echoIn) (echoOut, error) { return echoOut{Echo: in.Word}, nil },
+	Run: func(ctx context.Context, d *tool.Deps, in echoIn) (echoOut, error) {
+		return echoOut{Echo: in.Word}, nil
+	},
 }
-
 
 // TestNewToolAppearsEverywhere adds a tool to a copy of the registry and sees
 // it as a CLI command (help and a call) and as an MCP tool, with no other code.
