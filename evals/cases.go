@@ -5,6 +5,8 @@
 // tokenizer is a test-only dependency, never linked into velos.
 package evals
 
+import "slices"
+
 // Call is one tool call.
 type Call struct {
 	Tool string
@@ -27,8 +29,11 @@ func start(name string) Call {
 	return Call{Tool: "process_start", Args: map[string]any{"script": "sleep", "args": []string{"300"}, "name": name}}
 }
 
-// Cases has one entry per tool in tools.All.
-var Cases = []Case{
+// Cases has one entry per tool in tools.All; each family keeps its own list
+// in cases_<family>.go.
+var Cases = slices.Concat(lifecycleCases, logCases, insightCases, configCases, metricsCases)
+
+var lifecycleCases = []Case{
 	{Tool: "process_start", Args: map[string]any{"script": "sleep", "args": []string{"300"}, "name": "web"},
 		Budget: 40, ListBudget: 1300, Facts: []string{`"web"`, `"online"`}},
 	{Tool: "process_list", Setup: []Call{start("web"), start("worker")},

@@ -1,8 +1,13 @@
 package tools
 
-import "github.com/velos-pm/velos/tool"
+import (
+	"slices"
 
-// All is every tool, in the order help and docs list them.
-var All = []tool.Entry{
-	Start, List, Describe, Stop, Restart, Delete, Kill,
-}
+	"github.com/velos-pm/velos/tool"
+)
+
+// All is every tool, in the order help and docs list them. Each family keeps
+// its own list in its own file (families_*.go), so families grow apart.
+var All = slices.Concat(lifecycleTools, logTools, insightTools, configTools, metricsTools)
+
+var lifecycleTools = []tool.Entry{Start, List, Describe, Stop, Restart, Delete, Kill}

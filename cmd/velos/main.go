@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strings"
 
 	"github.com/alecthomas/kong"
 
@@ -102,26 +104,64 @@ func newParser(cli *CLI, entries []tool.Entry, c tool.Caller, stdout, stderr io.
 		kong.Exit(func(code int) { panic(exitRequest(code)) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 	}
+	// A CLI path of two words ("config validate") is a subcommand of a
+	// parent command built here, so tools need not know about each other.
+	parents := map[string][]tool.Entry{}
+	var order []string
 	for _, e := range entries {
 		info := e.Info()
-		tags := []string{}
-		if len(info.Aliases) > 0 {
-			tags = append(tags, fmt.Sprintf("aliases:%q", joinComma(info.Aliases)))
+		parent, _, nested := strings.Cut(info.CLI, " ")
+		if !nested {
+			opts = append(opts, kong.DynamicCommand(info.CLI, info.Summary, "Processes", e.Command(c), aliasTags(info)...))
+			continue
 		}
-		opts = append(opts, kong.DynamicCommand(info.CLI, info.Summary, "Processes", e.Command(c), tags...))
+		if parents[parent] == nil {
+			order = append(order, parent)
+		}
+		parents[parent] = append(parents[parent], e)
+	}
+	for _, parent := range order {
+		opts = append(opts, kong.DynamicCommand(parent, parentHelp(parents[parent]), "Processes", nestedCommand(parents[parent], c)))
 	}
 	return kong.New(cli, opts...)
 }
 
-func joinComma(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ","
-		}
-		out += s
+func aliasTags(info tool.Info) []string {
+	if len(info.Aliases) == 0 {
+		return nil
 	}
-	return out
+	return []string{fmt.Sprintf("aliases:%q", strings.Join(info.Aliases, ","))}
+}
+
+// nestedCommand makes a struct with one kong subcommand field per entry.
+func nestedCommand(entries []tool.Entry, c tool.Caller) any {
+	var fields []reflect.StructField
+	var values []reflect.Value
+	for i, e := range entries {
+		info := e.Info()
+		v := reflect.ValueOf(e.Command(c)).Elem()
+		_, sub, _ := strings.Cut(info.CLI, " ")
+		tag := fmt.Sprintf(`cmd:"" name:%q help:%q`, sub, info.Summary)
+		if len(info.Aliases) > 0 {
+			tag += fmt.Sprintf(` aliases:%q`, strings.Join(info.Aliases, ","))
+		}
+		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("C%d", i), Type: v.Type(), Tag: reflect.StructTag(tag)})
+		values = append(values, v)
+	}
+	p := reflect.New(reflect.StructOf(fields))
+	for i, v := range values {
+		p.Elem().Field(i).Set(v)
+	}
+	return p.Interface()
+}
+
+func parentHelp(entries []tool.Entry) string {
+	var subs []string
+	for _, e := range entries {
+		_, sub, _ := strings.Cut(e.Info().CLI, " ")
+		subs = append(subs, sub)
+	}
+	return "Subcommands: " + strings.Join(subs, ", ") + "."
 }
 
 func codeOf(err error) int {

@@ -29,10 +29,15 @@ var throwaway = &tool.Def[echoIn, echoOut]{
 	},
 }
 
+var nested = &tool.Def[echoIn, echoOut]{
+	Name: "test_debug_echo", CLI: "debug echo", Title: "Echo", Summary: "Echo a word back, nested.", Effect: tool.ReadOnly,
+	Run: func(ctx context.Context, d *tool.Deps, in echoIn) (echoOut, error) { return echoOut{Echo: "nested " + in.Word}, nil },
+}
+
 // TestNewToolAppearsEverywhere adds a tool to a copy of the registry and sees
 // it as a CLI command (help and a call) and as an MCP tool, with no other code.
 func TestNewToolAppearsEverywhere(t *testing.T) {
-	entries := append(append([]tool.Entry{}, tools.All...), throwaway)
+	entries := append(append([]tool.Entry{}, tools.All...), throwaway, nested)
 	procs := supervisor.NewManager(supervisor.Options{})
 	srv, err := newServer(entries, &tool.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()})
 	if err != nil {
@@ -96,4 +101,38 @@ func (m *memCaller) Call(ctx context.Context, t tool.Info, args any) (json.RawMe
 		return nil, &tool.Error{Tool: t.Name, Msg: textOf(res)}
 	}
 	return json.Marshal(res.StructuredContent)
+}
+
+func TestNestedCommand(t *testing.T) {
+	entries := append(append([]tool.Entry{}, tools.All...), nested)
+	procs := supervisor.NewManager(supervisor.Options{})
+	srv, err := newServer(entries, &tool.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ct := mcp.NewInMemoryTransports()
+	if _, err := srv.Connect(context.Background(), st, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t"}, nil).Connect(context.Background(), ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	var out, errb bytes.Buffer
+	var cli CLI
+	parser, err := newParser(&cli, entries, &memCaller{cs}, &out, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kctx, err := parser.Parse([]string{"debug", "echo", "hi", "--json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kctx.Run(&cli.Globals, &tool.Term{Out: &out, Err: &errb}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"echo": "nested hi"`) {
+		t.Fatalf("nested command printed %q", out.String())
+	}
 }

@@ -1,0 +1,6 @@
+package tools
+
+import "github.com/velos-pm/velos/tool"
+
+// insightTools are the insight family's tools, in the order help lists them.
+var insightTools = []tool.Entry{}

@@ -1,0 +1,6 @@
+package tools
+
+import "github.com/velos-pm/velos/tool"
+
+// metricsTools are the metrics family's tools, in the order help lists them.
+var metricsTools = []tool.Entry{}
