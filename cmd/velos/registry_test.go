@@ -31,7 +31,9 @@ var throwaway = &tool.Def[echoIn, echoOut]{
 
 var nested = &tool.Def[echoIn, echoOut]{
 	Name: "test_debug_echo", CLI: "debug echo", Title: "Echo", Summary: "Echo a word back, nested.", Effect: tool.ReadOnly,
-	Run: func(ctx context.Context, d *tool.Deps, in echoIn) (echoOut, error) { return echoOut{Echo: "nested " + in.Word}, nil },
+	Run: func(ctx context.Context, d *tool.Deps, in echoIn) (echoOut, error) {
+		return echoOut{Echo: "nested " + in.Word}, nil
+	},
 }
 
 // TestNewToolAppearsEverywhere adds a tool to a copy of the registry and sees
