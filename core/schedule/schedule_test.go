@@ -78,7 +78,7 @@ func TestSetKeepsOrChangesTheJob(t *testing.T) {
 	if err := s.Set("api", "@hourly"); err != nil {
 		t.Fatal(err)
 	}
-	if next, _ := s.Next("api"); next.Minute() != 0 || next.Sub(time.Now()) > time.Hour {
+	if next, _ := s.Next("api"); next.Minute() != 0 || time.Until(next) > time.Hour {
 		t.Fatalf("after @hourly next = %v", next)
 	}
 	if err := s.Set("api", "61 * * * *"); err == nil {
