@@ -32,6 +32,10 @@ const readBufSize = 2 * MaxLineBytes
 // so a reader never sees half a record written by a buffer flush.
 const writeBufSize = 2 * MaxLineBytes
 
+// initialBufSize is where both buffers start; they grow to their full size
+// only for processes that write fast.
+const initialBufSize = 4 << 10
+
 // Options configures a [Store].
 type Options struct {
 	// Dir holds the log files; it is created if missing.
@@ -209,10 +213,16 @@ func (s *Store) run(a *attachment, sk *sink, done chan struct{}) {
 		_, _ = io.Copy(io.Discard, a.r)
 		return
 	}
-	buf := make([]byte, readBufSize) // one buffer per Attach, reused for every read
+	// One buffer per Attach, reused for every read. It starts small — most
+	// processes print little, and a daemon with 100 of them must stay lean —
+	// and doubles up to readBufSize whenever a read fills it.
+	buf := make([]byte, initialBufSize)
 	end := 0
 	cont := false // a piece of the current (long) line is already written
 	for {
+		if end == len(buf) && len(buf) < readBufSize {
+			buf = append(buf, make([]byte, min(len(buf), readBufSize-len(buf)))...)
+		}
 		n, err := a.r.Read(buf[end:])
 		drained := err != nil || end+n < len(buf) // a short read: nothing more was ready
 		end += n
@@ -235,7 +245,7 @@ func (s *Store) sinkLocked(k srcKey) (*sink, error) {
 	if sk := s.sinks[k]; sk != nil {
 		return sk, nil
 	}
-	sk := &sink{store: s, key: k, ro: s.resolve(nil), buf: make([]byte, 0, writeBufSize)}
+	sk := &sink{store: s, key: k, ro: s.resolve(nil), buf: make([]byte, 0, initialBufSize)}
 	s.filesMu.Lock()
 	err := sk.open()
 	s.filesMu.Unlock()
@@ -435,6 +445,9 @@ func (sk *sink) record(text []byte, cont bool) {
 	}
 	if len(sk.buf)+int(n) > cap(sk.buf) {
 		sk.writeBuf()
+		if c := cap(sk.buf); c < writeBufSize { // a busy writer earns a bigger buffer
+			sk.buf = make([]byte, 0, min(writeBufSize, max(2*c, int(n))))
+		}
 	}
 	if sk.arrival == 0 {
 		sk.arrival = sk.store.now().UnixNano()

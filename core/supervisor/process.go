@@ -91,7 +91,6 @@ type Process struct {
 	stopping  bool          // a stop was asked for: the loop must not restart
 	wake      chan struct{} // closed to cut a backoff wait short
 	done      chan struct{} // closed when the supervision loop has ended
-	exited    chan struct{} // closed when the current run has exited
 }
 
 func (p *Process) info() Info {
@@ -124,7 +123,8 @@ func (p *Process) launch() error {
 	p.done = make(chan struct{})
 	p.wake = make(chan struct{})
 	p.mu.Unlock()
-	if err := p.spawn(); err != nil {
+	wait, err := p.spawn()
+	if err != nil {
 		p.mu.Lock()
 		p.status, p.reason, p.pid = Errored, err.Error(), 0
 		close(p.done)
@@ -132,19 +132,21 @@ func (p *Process) launch() error {
 		return err
 	}
 	p.m.wg.Add(1)
-	go p.supervise()
+	go p.supervise(wait)
 	return nil
 }
 
-// spawn starts one run: a new process group, output into the log sink.
-func (p *Process) spawn() error {
+// spawn starts one run: a new process group, output into the log sink. The
+// returned wait blocks until the run has ended and its output is stored, and
+// records the exit.
+func (p *Process) spawn() (wait func(), err error) {
 	p.mu.Lock()
 	spec := p.spec
 	p.mu.Unlock()
 
 	path, err := exec.LookPath(spec.Command[0])
 	if err != nil {
-		return fmt.Errorf("start %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	cmd := exec.Command(path, spec.Command[1:]...)
 	cmd.Args[0] = spec.Command[0]
@@ -154,13 +156,13 @@ func (p *Process) spawn() error {
 
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("start %s: stdout pipe: %w", spec.Name, err)
+		return nil, fmt.Errorf("start %s: stdout pipe: %w", spec.Name, err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return fmt.Errorf("start %s: stderr pipe: %w", spec.Name, err)
+		return nil, fmt.Errorf("start %s: stderr pipe: %w", spec.Name, err)
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
 	if err := cmd.Start(); err != nil {
@@ -168,7 +170,7 @@ func (p *Process) spawn() error {
 		outW.Close()
 		errR.Close()
 		errW.Close()
-		return fmt.Errorf("start %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	// The child holds the write ends now; ours must close so the readers see
 	// EOF when the child (and any grandchild sharing the pipe) is gone.
@@ -178,11 +180,9 @@ func (p *Process) spawn() error {
 	outDone := p.m.sink.Attach(logName, false, outR, spec.Log)
 	errDone := p.m.sink.Attach(logName, true, errR, spec.Log)
 
-	exited := make(chan struct{})
 	p.mu.Lock()
 	p.status, p.pid, p.pgid, p.startedAt, p.reason = Online, cmd.Process.Pid, cmd.Process.Pid, p.m.now(), ""
 	p.nextStart = time.Time{}
-	p.exited = exited
 	// A stop that came while this run was being started must still end it.
 	stopping := p.stopping
 	p.mu.Unlock()
@@ -191,7 +191,7 @@ func (p *Process) spawn() error {
 	}
 	p.m.emit(Event{Kind: EventStarted, ID: p.id, Name: spec.Name, PID: cmd.Process.Pid})
 
-	go func() {
+	return func() {
 		err := cmd.Wait()
 		e := exitOf(cmd.ProcessState, err)
 		// Whatever the leader left behind in its group goes with it: no orphans.
@@ -203,9 +203,7 @@ func (p *Process) spawn() error {
 		e.Uptime = p.m.now().Sub(p.startedAt)
 		p.lastExit = &e
 		p.mu.Unlock()
-		close(exited)
-	}()
-	return nil
+	}, nil
 }
 
 // drain waits for the log readers to write what the child printed, bounded so
@@ -240,13 +238,10 @@ func (p *Process) environ(s Spec) []string {
 }
 
 // supervise waits for each run to end and applies the restart policy.
-func (p *Process) supervise() {
+func (p *Process) supervise(wait func()) {
 	defer p.m.wg.Done()
 	for {
-		p.mu.Lock()
-		exited := p.exited
-		p.mu.Unlock()
-		<-exited
+		wait()
 
 		p.mu.Lock()
 		e := *p.lastExit
@@ -291,13 +286,15 @@ func (p *Process) supervise() {
 		p.recordRestart(e.String())
 		p.status = Waiting // still: a stop now waits for spawn to finish
 		p.mu.Unlock()
-		if err := p.spawn(); err != nil {
+		next, err := p.spawn()
+		if err != nil {
 			p.mu.Lock()
 			p.status, p.reason = Errored, err.Error()
 			close(p.done)
 			p.mu.Unlock()
 			return
 		}
+		wait = next
 	}
 }
 
