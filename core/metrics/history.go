@@ -18,6 +18,7 @@ type Point struct {
 // concurrent use; [Sampler] guards its own.
 type History struct {
 	buf  []Point
+	max  int // capacity; buf grows to it, so a short-lived process costs little
 	next int
 	n    int
 }
@@ -28,12 +29,18 @@ func NewHistory(capacity int) *History {
 	if capacity <= 0 {
 		capacity = DefaultHistoryLen
 	}
-	return &History{buf: make([]Point, capacity)}
+	return &History{max: capacity}
 }
 
 // Add appends p, dropping the oldest point when full. Points are expected in
 // time order; queries rely on it.
 func (h *History) Add(p Point) {
+	if len(h.buf) < h.max {
+		h.buf = append(h.buf, p)
+		h.n = len(h.buf)
+		h.next = len(h.buf) % h.max
+		return
+	}
 	h.buf[h.next] = p
 	h.next = (h.next + 1) % len(h.buf)
 	if h.n < len(h.buf) {
@@ -53,6 +60,9 @@ func (h *History) Points(since time.Time) []Point {
 }
 
 func (h *History) each(since time.Time, fn func(Point)) {
+	if h.n == 0 {
+		return
+	}
 	start := (h.next - h.n + len(h.buf)) % len(h.buf)
 	for i := range h.n {
 		p := h.buf[(start+i)%len(h.buf)]
