@@ -235,6 +235,41 @@ func (m *Manager) restart(ctx context.Context, p *Process, cause Cause) error {
 	return p.launch()
 }
 
+// Update replaces the spec of the target's processes without restarting
+// them: what is read while a process runs (restart policy and backoff, kill
+// signal and timeout, max_memory, cron_restart) applies at once; what a
+// run starts with (command, cwd, env, …) applies at its next start. The name
+// and the number of instances cannot change this way: delete and start.
+func (m *Manager) Update(target string, spec Spec) ([]Info, error) {
+	spec = spec.WithDefaults()
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("update: %w", err)
+	}
+	ps, err := m.Resolve(target)
+	if err != nil {
+		return nil, fmt.Errorf("update: %w", err)
+	}
+	for _, p := range ps {
+		p.mu.Lock()
+		name, n := p.spec.Name, p.spec.Instances
+		p.mu.Unlock()
+		if name != spec.Name {
+			return nil, fmt.Errorf("update %s: the spec is for %q", name, spec.Name)
+		}
+		if n != spec.Instances {
+			return nil, fmt.Errorf("update %s: instances %d → %d needs a delete and a start", name, n, spec.Instances)
+		}
+	}
+	infos := make([]Info, 0, len(ps))
+	for _, p := range ps {
+		p.mu.Lock()
+		p.spec = spec
+		p.mu.Unlock()
+		infos = append(infos, p.info())
+	}
+	return infos, nil
+}
+
 // Delete stops the target's processes and forgets them.
 func (m *Manager) Delete(ctx context.Context, target string) ([]Info, error) {
 	ps, err := m.Resolve(target)
