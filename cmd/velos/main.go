@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -70,7 +71,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	caller := &client{home: home, exe: exe}
 	var cli CLI
-	parser, err := newParser(&cli, tools.All, caller, stdout, stderr)
+	parser, err := newParser(&cli, commandEntries(args, tools.All), caller, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "velos: registry:", err)
 		return exitUnknown
@@ -92,6 +93,33 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		return fail(stderr, cli.JSON || cli.AI, err, codeOf(err))
 	}
 	return exitOK
+}
+
+// commandEntries narrows the registry to the command args name, when they
+// name one: building kong's model of every command costs more than the rest
+// of a `velos list` together. Help and unknown commands get everything.
+func commandEntries(args []string, entries []tool.Entry) []tool.Entry {
+	for _, a := range args {
+		if a == "--json" || a == "--ai" {
+			continue
+		}
+		if strings.HasPrefix(a, "-") {
+			return entries
+		}
+		var out []tool.Entry
+		for _, e := range entries {
+			info := e.Info()
+			first, _, _ := strings.Cut(info.CLI, " ")
+			if first == a || slices.Contains(info.Aliases, a) {
+				out = append(out, e)
+			}
+		}
+		if len(out) == 0 {
+			return entries
+		}
+		return out
+	}
+	return entries
 }
 
 // newParser builds the kong parser: static commands plus one command per tool.
