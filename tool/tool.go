@@ -19,6 +19,7 @@ import (
 
 	"github.com/velos-pm/velos/core/logs"
 	"github.com/velos-pm/velos/core/metrics"
+	"github.com/velos-pm/velos/core/schedule"
 	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/render"
@@ -58,6 +59,9 @@ type Deps struct {
 	// Specs records how each process was asked for (config form, profile,
 	// folder): what save writes and config_get/config_set work on.
 	Specs *state.Table
+	// Cron runs cron_restart schedules; nil where nothing schedules (tests,
+	// the CLI's own process).
+	Cron *schedule.Scheduler
 	Log   *slog.Logger
 	// Shutdown asks the daemon to stop after the current call has answered.
 	Shutdown func()
