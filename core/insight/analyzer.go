@@ -41,17 +41,16 @@ type Analyzer struct {
 	buf  []byte
 	qbuf []byte
 
-	lines, events      int
-	errors, warnings   int
-	byLevel            [LevelFatal + 1]int
-	first, last        time.Time
-	lastErr            Event // by value: no allocation per error line
-	hasLastErr         bool
-	lastErrLevel       Level
-	errRate, warnRate  rateTracker
-	anomalies          []Anomaly
-	minutesSeen        time.Time // first line's minute, for the warm-up
-	newErrWarmUpPassed bool
+	lines, events     int
+	errors, warnings  int
+	byLevel           [LevelFatal + 1]int
+	first, last       time.Time
+	lastErr           Event // by value: no allocation per error line
+	hasLastErr        bool
+	lastErrLevel      Level
+	errRate, warnRate rateTracker
+	anomalies         []Anomaly
+	minutesSeen       time.Time // first line's minute, for the warm-up
 }
 
 // NewAnalyzer returns an Analyzer with opts.

@@ -87,15 +87,14 @@ func (c AnomalyConfig) withDefaults() AnomalyConfig {
 // rateTracker counts events of one level class per minute and compares
 // each closed minute with a median+MAD baseline of the previous minutes.
 type rateTracker struct {
-	kind     AnomalyKind
-	cur      time.Time // start of the current minute; zero before the first event
-	count    int
-	byPat    map[*cluster]int
-	history  []int // closed minutes, oldest first, at most cfg.History
-	scratch  []int
-	flagged  bool // the current minute was already reported (by a peek)
-	minutes  int  // closed minutes seen in total
-	lastEval time.Time
+	kind    AnomalyKind
+	cur     time.Time // start of the current minute; zero before the first event
+	count   int
+	byPat   map[*cluster]int
+	history []int // closed minutes, oldest first, at most cfg.History
+	scratch []int
+	flagged bool // the current minute was already reported (by a peek)
+	minutes int  // closed minutes seen in total
 }
 
 // observe records the time of any line (so quiet minutes count as zeros),

@@ -89,13 +89,6 @@ type pos struct {
 	key srcKey
 }
 
-func (p pos) less(o pos) bool {
-	if p.ts != o.ts {
-		return p.ts < o.ts
-	}
-	return p.key.less(o.key)
-}
-
 // cursor is what a Cursor string encodes: the last position returned and
 // how many lines of a "last N" selection remain (-1: no limit).
 type cursor struct {
