@@ -13,8 +13,10 @@ trap '"$BIN" kill >/dev/null 2>&1 || true; rm -rf "$VELOS_HOME"' EXIT
 RUNS=${RUNS:-50}
 
 now_ns() { date +%s%N; }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$(cat "$VELOS_HOME/daemon.pid")/status"; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k/1024 }'; }
+# VmRSS, and in brackets RssAnon: the private part; the rest is clean pages of
+# the binary, shared with the page cache.
+rss_kib() { awk '/^VmRSS/ {r=$2} /^RssAnon/ {a=$2} END {print r, a}' "/proc/$(cat "$VELOS_HOME/daemon.pid")/status"; }
+mib() { set -- $1; awk -v r="$1" -v a="$2" 'BEGIN { printf "%.1f MiB (private %.1f)", r/1024, a/1024 }'; }
 
 # median wall time of `velos list` over $RUNS runs, in ms
 list_ms() {
