@@ -40,10 +40,20 @@ type Options struct {
 	Color bool // only meaningful with TTY; false under NO_COLOR
 }
 
+// JSONWriter is an output whose --json form is not one document but, say,
+// one JSON value per line (JSON Lines) for a list too long to be one, and
+// that writes it itself.
+type JSONWriter interface {
+	WriteJSON(w io.Writer) error
+}
+
 // Write renders v in mode m.
 func Write(w io.Writer, m Mode, v any, o Options) error {
 	switch m {
 	case JSON:
+		if j, ok := v.(JSONWriter); ok {
+			return j.WriteJSON(w)
+		}
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			return fmt.Errorf("render json: %w", err)

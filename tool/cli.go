@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/velos-pm/velos/render"
 )
@@ -68,13 +69,36 @@ func (c *command[In, Out]) Run(g *Globals, term *Term) error {
 			return &Error{Tool: c.def.Name, Msg: err.Error()}
 		}
 	}
-	raw, err := c.c.Call(context.Background(), c.def.Info(), in)
+	// Only --ai output is meant for a model; people and scripts get the
+	// output as is (see redact.go).
+	ctx := WithVerbatim(context.Background(), g.Mode() != render.AI)
+	if c.def.Local != nil && c.def.Local(&in) {
+		return c.runLocal(ctx, g, term, in)
+	}
+	raw, err := c.c.Call(ctx, c.def.Info(), in)
 	if err != nil {
 		return err
 	}
 	var out Out
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return fmt.Errorf("%s: decode result: %w", c.def.Name, err)
+	}
+	return render.Write(term.Out, g.Mode(), out, term.Render)
+}
+
+// runLocal runs the handler in the CLI's process (see [Def.Local]), with the
+// same redaction rule as a call through the daemon.
+func (c *command[In, Out]) runLocal(ctx context.Context, g *Globals, term *Term, in In) error {
+	var keep bool
+	d := &Deps{Log: slog.New(slog.DiscardHandler)}
+	out, err := c.def.Run(withKeep(ctx, &keep), d, in)
+	if err != nil {
+		return &Error{Tool: c.def.Name, Msg: err.Error()}
+	}
+	if !Verbatim(ctx) && !keep {
+		if out, err = Redacted(out); err != nil {
+			return err
+		}
 	}
 	return render.Write(term.Out, g.Mode(), out, term.Render)
 }

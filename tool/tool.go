@@ -87,7 +87,12 @@ type Def[In, Out any] struct {
 	// Prepare runs in the CLI process before the call, with the user's working
 	// directory, e.g. to make relative paths absolute.
 	Prepare func(in *In, cwd string) error
-	Run     func(ctx context.Context, d *Deps, in In) (Out, error)
+	// Local, when it returns true for an input, makes the CLI run the
+	// handler in its own process instead of calling the daemon (e.g. reading
+	// a file given on the command line, whose output could be too big for
+	// one MCP message). The handler then gets a [Deps] with Log only.
+	Local func(in *In) bool
+	Run   func(ctx context.Context, d *Deps, in In) (Out, error)
 }
 
 // Info is a tool's metadata without its types.
@@ -167,7 +172,9 @@ func (t *Def[In, Out]) Annotations() *mcp.ToolAnnotations {
 }
 
 // Register implements [Entry]. The result's text content is the --ai
-// rendering and its structured content the full output.
+// rendering and its structured content the full output, both with secrets
+// redacted unless the call asks for [MetaVerbatim] or the tool calls
+// [KeepSecrets] (see redact.go).
 func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 	in, err := t.InputSchema()
 	if err != nil {
@@ -180,10 +187,16 @@ func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 	mcp.AddTool(srv, &mcp.Tool{Name: t.Name, Title: t.Title, Description: t.Summary,
 		InputSchema: in, OutputSchema: out, Annotations: t.Annotations()},
 		func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
-			o, err := t.Run(ctx, d, in)
+			var keep bool
+			o, err := t.Run(withKeep(ctx, &keep), d, in)
 			if err != nil {
 				var zero Out
 				return nil, zero, err
+			}
+			if verbatim, _ := req.Params.GetMeta()[MetaVerbatim].(bool); !verbatim && !keep {
+				if o, err = Redacted(o); err != nil {
+					return nil, o, err
+				}
 			}
 			text, err := render.AIString(o)
 			if err != nil {

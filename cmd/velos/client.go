@@ -40,7 +40,11 @@ func (c *client) Call(ctx context.Context, t tool.Info, args any) (json.RawMessa
 		return nil, fmt.Errorf("%w: connect: %v", errDaemon, err)
 	}
 	defer cs.Close()
-	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: t.Name, Arguments: args})
+	params := &mcp.CallToolParams{Name: t.Name, Arguments: args}
+	if tool.Verbatim(ctx) { // human and --json output: no redaction (tool/redact.go)
+		params.Meta = mcp.Meta{tool.MetaVerbatim: true}
+	}
+	res, err := cs.CallTool(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", errDaemon, t.Name, err)
 	}

@@ -1,0 +1,71 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/velos-pm/velos/render"
+	"github.com/velos-pm/velos/tool"
+)
+
+// SummaryIn asks for the digest of a process's logs.
+type SummaryIn struct {
+	Target string `json:"target" arg:"" help:"Process name, numeric id, or all."`
+	RangeIn
+}
+
+// LogSummaryTool is log_summary.
+var LogSummaryTool = &tool.Def[SummaryIn, LogSummary]{
+	Name: "log_summary", CLI: "summary", Title: "Summarise logs", Effect: tool.ReadOnly,
+	Summary: "Digest of a process's logs over a time range: error and warning counts, last error with file:line, top patterns, anomalies, restarts.",
+	Run: func(ctx context.Context, d *tool.Deps, in SummaryIn) (LogSummary, error) {
+		return logSummary(ctx, d, in.Target, in.RangeIn)
+	},
+}
+
+// logSummary is log_summary, and process_logs with summary set.
+func logSummary(ctx context.Context, d *tool.Deps, target string, r RangeIn) (LogSummary, error) {
+	since, until, err := r.bounds(time.Now())
+	if err != nil {
+		return LogSummary{}, fmt.Errorf("summary %s: %w", target, err)
+	}
+	infos, err := targetInfos(d, target)
+	if err != nil {
+		return LogSummary{}, fmt.Errorf("summary: %w", err)
+	}
+	keepSecretsIf(ctx, infos)
+	return summarize(ctx, d, target, infos, since, until)
+}
+
+// WriteHuman implements render.HumanWriter: people get the digest on one line,
+//
+//	errors: 23, warnings: 156, last_error: "ECONNREFUSED at db.js:42", patterns: [{msg:"timeout", count:12}, …]
+//
+// followed by anomalies and restarts when there are any.
+func (s LogSummary) WriteHuman(w io.Writer, _ render.Options) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "errors: %d, warnings: %d", s.Errors, s.Warnings)
+	if s.LastError != "" {
+		fmt.Fprintf(&b, ", last_error: %s", strconv.Quote(s.LastError))
+	}
+	b.WriteString(", patterns: [")
+	for i, p := range s.Patterns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "{msg:%s, count:%d}", strconv.Quote(p.Msg), p.Count)
+	}
+	b.WriteString("]\n")
+	for _, a := range s.Anomalies {
+		fmt.Fprintf(&b, "anomaly: %s at %s: %d/min (baseline %g) %s\n", a.Kind, a.At.Local().Format(time.TimeOnly), a.Count, a.Baseline, a.Pattern)
+	}
+	for _, r := range s.Restarts {
+		fmt.Fprintf(&b, "restart: %s %s\n", r.Time.Local().Format(time.DateTime), r.Cause)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
