@@ -40,20 +40,7 @@ var nested = &tool.Def[echoIn, echoOut]{
 // it as a CLI command (help and a call) and as an MCP tool, with no other code.
 func TestNewToolAppearsEverywhere(t *testing.T) {
 	entries := append(append([]tool.Entry{}, tools.All...), throwaway, nested)
-	procs := supervisor.NewManager(supervisor.Options{})
-	srv, err := newServer(entries, &tool.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, ct := mcp.NewInMemoryTransports()
-	if _, err := srv.Connect(context.Background(), st, nil); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t"}, nil).Connect(context.Background(), ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
+	cs := inMemory(t, entries)
 	lt, err := cs.ListTools(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +79,26 @@ func TestNewToolAppearsEverywhere(t *testing.T) {
 	}
 }
 
+// inMemory serves a registry on an in-memory MCP transport and connects to it.
+func inMemory(t *testing.T, entries []tool.Entry) *mcp.ClientSession {
+	t.Helper()
+	procs := supervisor.NewManager(supervisor.Options{})
+	srv, err := newServer(entries, &tool.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ct := mcp.NewInMemoryTransports()
+	if _, err := srv.Connect(context.Background(), st, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t"}, nil).Connect(context.Background(), ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
 type memCaller struct{ cs *mcp.ClientSession }
 
 func (m *memCaller) Call(ctx context.Context, t tool.Info, args any) (json.RawMessage, error) {
@@ -107,20 +114,7 @@ func (m *memCaller) Call(ctx context.Context, t tool.Info, args any) (json.RawMe
 
 func TestNestedCommand(t *testing.T) {
 	entries := append(append([]tool.Entry{}, tools.All...), nested)
-	procs := supervisor.NewManager(supervisor.Options{})
-	srv, err := newServer(entries, &tool.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, ct := mcp.NewInMemoryTransports()
-	if _, err := srv.Connect(context.Background(), st, nil); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t"}, nil).Connect(context.Background(), ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
+	cs := inMemory(t, entries)
 	var out, errb bytes.Buffer
 	var cli CLI
 	parser, err := newParser(&cli, entries, &memCaller{cs}, &out, &errb)

@@ -3,7 +3,6 @@
 package supervisor
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"syscall"
@@ -19,17 +18,5 @@ func signalGroup(pid int, sig syscall.Signal) {
 	}
 }
 
-func killGroup(pid int) { signalGroup(pid, syscall.SIGKILL) }
-
-func exitOf(ps *os.ProcessState, err error) Exit {
-	if ps == nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			ps = ee.ProcessState
-		}
-	}
-	if ps == nil {
-		return Exit{Code: -1}
-	}
-	return Exit{Code: ps.ExitCode()}
-}
+// signalOf is "": only unix reports death by signal.
+func signalOf(ps *os.ProcessState) string { return "" }

@@ -3,7 +3,6 @@
 package supervisor
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"syscall"
@@ -19,22 +18,12 @@ func signalGroup(pgid int, sig syscall.Signal) {
 	}
 }
 
-func killGroup(pgid int) { signalGroup(pgid, syscall.SIGKILL) }
-
-func exitOf(ps *os.ProcessState, err error) Exit {
-	if ps == nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			ps = ee.ProcessState
-		}
-	}
-	if ps == nil {
-		return Exit{Code: -1}
-	}
+// signalOf names the signal that killed the process, or "" if it exited.
+func signalOf(ps *os.ProcessState) string {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return Exit{Code: -1, Signal: signalName(ws.Signal())}
+		return signalName(ws.Signal())
 	}
-	return Exit{Code: ps.ExitCode()}
+	return ""
 }
 
 func signalName(s syscall.Signal) string {

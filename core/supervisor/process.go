@@ -206,6 +206,25 @@ func (p *Process) spawn() (wait func(), err error) {
 	}, nil
 }
 
+func killGroup(pgid int) { signalGroup(pgid, syscall.SIGKILL) }
+
+// exitOf reads how a run ended from what cmd.Wait returned.
+func exitOf(ps *os.ProcessState, err error) Exit {
+	if ps == nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			ps = ee.ProcessState
+		}
+	}
+	if ps == nil {
+		return Exit{Code: -1}
+	}
+	if sig := signalOf(ps); sig != "" {
+		return Exit{Code: -1, Signal: sig}
+	}
+	return Exit{Code: ps.ExitCode()}
+}
+
 // drain waits for the log readers to write what the child printed, bounded so
 // that a grandchild that escaped the group and holds the pipe cannot wedge us.
 func drain(chs ...<-chan struct{}) {
