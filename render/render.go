@@ -68,14 +68,32 @@ func Write(w io.Writer, m Mode, v any, o Options) error {
 		_, err = io.WriteString(w, s+"\n")
 		return err
 	default:
+		if h, ok := v.(HumanWriter); ok {
+			return h.WriteHuman(w, o)
+		}
 		return writeHuman(w, reflect.ValueOf(v), o)
 	}
+}
+
+// HumanWriter is an output that is not a table or a record — log lines,
+// say — and writes its own human view.
+type HumanWriter interface {
+	WriteHuman(w io.Writer, o Options) error
+}
+
+// AIValuer is an output whose --ai form is not its JSON shape: AIValue
+// returns the value rendered in its place, with the usual tags and rules.
+type AIValuer interface {
+	AIValue() any
 }
 
 // AIString is the --ai rendering: compact JSON with short keys, humanised
 // units, zero values left out, and lists of rows as {"cols":…,"rows":…} with
 // the columns every row shares hoisted into "all".
 func AIString(v any) (string, error) {
+	if a, ok := v.(AIValuer); ok {
+		v = a.AIValue()
+	}
 	x := aiValue(reflect.ValueOf(v), "")
 	if x == nil {
 		x = map[string]any{}

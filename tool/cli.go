@@ -75,6 +75,9 @@ func (c *command[In, Out]) Run(g *Globals, term *Term) error {
 	if c.def.Local != nil && c.def.Local(&in) {
 		return c.runLocal(ctx, g, term, in)
 	}
+	if c.def.Stream != nil {
+		return c.runStream(ctx, g, term, in)
+	}
 	raw, err := c.c.Call(ctx, c.def.Info(), in)
 	if err != nil {
 		return err

@@ -93,6 +93,12 @@ type Def[In, Out any] struct {
 	// one MCP message). The handler then gets a [Deps] with Log only.
 	Local func(in *In) bool
 	Run   func(ctx context.Context, d *Deps, in In) (Out, error)
+
+	// Stream, when set, runs the CLI command in place of the single call
+	// (see stream.go): on one session it may call the tool several times
+	// and subscribe to resources, and each output it emits is rendered at
+	// once. MCP clients are unaffected: they call the tool.
+	Stream func(ctx context.Context, in In, s Stream[In, Out], emit func(Out) error) error
 }
 
 // Info is a tool's metadata without its types.

@@ -21,6 +21,7 @@ import (
 	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/render"
+	"github.com/velos-pm/velos/resources"
 	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tools"
 )
@@ -149,14 +150,18 @@ func restartOverMemory(ctx context.Context, procs *supervisor.Manager, samples [
 
 // newServer is the MCP server of a registry: every tool, plus resources and prompts.
 func newServer(entries []tool.Entry, d *tool.Deps) (*mcp.Server, error) {
-	srv := mcp.NewServer(&mcp.Implementation{Name: "velos", Version: version}, &mcp.ServerOptions{
+	opts := &mcp.ServerOptions{
 		Instructions: "Velos manages long-running processes. Start with process_list; every tool's text output is compact JSON.",
-	})
+	}
+	hub := resources.New(d) // velos://processes, velos://logs/{name} and their subscriptions
+	hub.Options(opts)
+	srv := mcp.NewServer(&mcp.Implementation{Name: "velos", Version: version}, opts)
 	for _, e := range entries {
 		if err := e.Register(srv, d); err != nil {
 			return nil, err
 		}
 	}
+	hub.Register(srv)
 	return srv, nil
 }
 
