@@ -67,6 +67,13 @@ type Deps struct {
 	Shutdown func()
 	// Version of the daemon answering.
 	Version string
+	// Endpoint is the daemon's Prometheus /metrics server (metrics_serve);
+	// nil where metrics cannot be served.
+	Endpoint *metrics.Endpoint
+	// Trace, when set, is called as each MCP tool call begins; the call runs
+	// with the context it returns and reports its error to end. The daemon
+	// sets it only when OpenTelemetry is configured.
+	Trace func(ctx context.Context, tool string) (_ context.Context, end func(error))
 }
 
 // Def is one operation. In and Out are plain structs whose tags give the JSON
@@ -192,7 +199,12 @@ func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 	}
 	mcp.AddTool(srv, &mcp.Tool{Name: t.Name, Title: t.Title, Description: t.Summary,
 		InputSchema: in, OutputSchema: out, Annotations: t.Annotations()},
-		func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
+		func(ctx context.Context, req *mcp.CallToolRequest, in In) (_ *mcp.CallToolResult, _ Out, err error) {
+			if d.Trace != nil {
+				var end func(error)
+				ctx, end = d.Trace(ctx, t.Name)
+				defer func() { end(err) }()
+			}
 			var keep bool
 			o, err := t.Run(withKeep(ctx, &keep), d, in)
 			if err != nil {

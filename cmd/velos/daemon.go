@@ -20,19 +20,31 @@ import (
 	"github.com/velos-pm/velos/core/metrics"
 	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/core/trace"
 	"github.com/velos-pm/velos/render"
 	"github.com/velos-pm/velos/resources"
 	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tools"
 )
 
-type daemonCmd struct{}
+type daemonCmd struct {
+	monitorFlags
+}
+
+// monitorFlags are the daemon's monitoring settings. Each also reads an
+// environment variable, so a daemon autostarted by the CLI (which inherits
+// the CLI's environment) can be configured too.
+type monitorFlags struct {
+	MetricsAddr        string        `name:"metrics-addr" env:"VELOS_METRICS_ADDR" placeholder:"HOST:PORT" help:"Serve Prometheus /metrics here from the start, e.g. 127.0.0.1:9615 (as velos metrics serve)."`
+	MetricsAllowRemote bool          `name:"metrics-allow-remote" env:"VELOS_METRICS_ALLOW_REMOTE" help:"Allow --metrics-addr off loopback."`
+	SampleInterval     time.Duration `name:"sample-interval" env:"VELOS_SAMPLE_INTERVAL" default:"5s" help:"How often processes are measured while no client watches (1s while one does); max_memory acts after 3 samples above the limit."`
+}
 
 // Run serves until SIGTERM/SIGINT or daemon_kill, then stops every process
 // gracefully and flushes logs.
-func (daemonCmd) Run(home daemon.Home) error {
+func (c daemonCmd) Run(home daemon.Home) error {
 	ready := readyReporter()
-	err := serveDaemon(home, ready)
+	err := serveDaemon(home, ready, c.monitorFlags)
 	if err != nil {
 		ready(err)
 	}
@@ -60,7 +72,7 @@ func readyReporter() func(error) {
 	}
 }
 
-func serveDaemon(home daemon.Home, ready func(error)) error {
+func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags) error {
 	lock, err := daemon.Acquire(home)
 	if err != nil {
 		return err
@@ -82,13 +94,42 @@ func serveDaemon(home daemon.Home, ready func(error)) error {
 	if err != nil {
 		return err
 	}
-	procs := supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}})
+	var procs *supervisor.Manager
+	// Nil (and free) unless OTEL_EXPORTER_OTLP_*ENDPOINT is set.
+	tracer, err := trace.New(ctx, trace.Options{Version: version, Log: log, List: func() []supervisor.Info { return procs.List() }})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(tctx); err != nil {
+			log.Warn("otel", "err", err)
+		}
+	}()
+	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, OnEvent: tracer.OnEvent})
 	sampler := metrics.NewSampler(metrics.Options{
+		Interval: mon.SampleInterval,
 		OnError:  func(err error) { log.Warn("sample", "err", err) },
 		OnSample: func(samples []metrics.Sample) { restartOverMemory(ctx, procs, samples, log) },
 	})
 	deps := &tool.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: state.NewTable(),
 		Log: log, Shutdown: shutdown, Version: version}
+	if tracer != nil {
+		deps.Trace = tracer.ToolCall
+	}
+	deps.Endpoint = metrics.NewEndpoint(ctx, tools.MetricsSource(deps))
+	if mon.MetricsAddr != "" {
+		var opts []metrics.ServeOption
+		if mon.MetricsAllowRemote {
+			opts = append(opts, metrics.AllowRemote())
+		}
+		addr, _, err := deps.Endpoint.Serve(mon.MetricsAddr, opts...)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr/VELOS_METRICS_ADDR: %w", err)
+		}
+		log.Info("metrics", "url", "http://"+addr+"/metrics")
+	}
 	go func() { _ = sampler.Run(ctx, func() []metrics.Target { return tools.MetricTargets(procs.List()) }) }()
 	srv, err := newServer(tools.All, deps)
 	if err != nil {

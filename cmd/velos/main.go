@@ -41,6 +41,7 @@ type CLI struct {
 	Daemon    daemonCmd    `cmd:"" group:"Daemon" help:"Run the daemon in the foreground (for systemd, containers and debugging)."`
 	MCPServer mcpServerCmd `cmd:"" group:"Daemon" name:"mcp-server" help:"Serve MCP over stdio, bridged to the daemon (for Claude, Cursor and other agents)."`
 	Version   versionCmd   `cmd:"" group:"Daemon" help:"Print the velos version."`
+	Monit     monitCmd     `cmd:"" group:"Processes" help:"Live dashboard: CPU and memory of every process, details and logs of the selected one; restart or stop it."`
 }
 
 func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -152,6 +152,9 @@ type Sampler struct {
 	interval atomic.Int64 // unwatched interval, ns
 	watchers atomic.Int32
 	wake     chan struct{}
+	// refresh carries [Sampler.Refresh] requests to Run; each is closed once
+	// a pass begun after it was received has been made.
+	refresh chan chan struct{}
 }
 
 // NewSampler returns a sampler reading the processes of this machine.
@@ -178,6 +181,7 @@ func newSampler(opts Options, r procReader) *Sampler {
 		self:    int32(os.Getpid()),
 		targets: map[string]*tracked{},
 		wake:    make(chan struct{}, 1),
+		refresh: make(chan chan struct{}),
 	}
 	s.interval.Store(int64(opts.Interval))
 	return s
@@ -231,6 +235,12 @@ func (s *Sampler) Run(ctx context.Context, targets func() []Target) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var last time.Time
+	var waiting []chan struct{} // Refresh callers served by the next pass
+	defer func() {
+		for _, r := range waiting {
+			close(r)
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -239,21 +249,51 @@ func (s *Sampler) Run(ctx context.Context, targets func() []Target) error {
 			// The interval changed: re-aim the timer from the last pass, so
 			// a newly watched sampler reaches 1 s at once.
 			timer.Reset(max(0, time.Until(last.Add(s.Interval()))))
+			continue
+		case r := <-s.refresh:
+			waiting = append(waiting, r)
 		case <-timer.C:
-			last = time.Now()
-			samples, err := s.Sample(ctx, targets())
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if s.opts.OnError != nil {
-					s.opts.OnError(err)
-				}
-			} else if s.opts.OnSample != nil {
-				s.opts.OnSample(samples)
-			}
-			timer.Reset(max(0, time.Until(last.Add(s.Interval()))))
 		}
+		last = time.Now()
+		samples, err := s.Sample(ctx, targets())
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if s.opts.OnError != nil {
+				s.opts.OnError(err)
+			}
+		} else if s.opts.OnSample != nil {
+			s.opts.OnSample(samples)
+		}
+		// Answered even on error: the caller wanted a pass made, not a good one.
+		for _, r := range waiting {
+			close(r)
+		}
+		waiting = waiting[:0]
+		// Since Go 1.23 Reset also drops a fire the refresh pass raced with.
+		timer.Reset(max(0, time.Until(last.Add(s.Interval()))))
+	}
+}
+
+// Refresh asks a running [Sampler.Run] for a pass now and waits until one
+// begun after the call has been made (its OnSample included), or ctx is done.
+// Use it when a client asks about a process the last pass may not have seen,
+// e.g. one started a moment ago: a one-off [Sampler.Sample] of only that
+// process would forget the others, and its max_memory verdicts would never
+// reach OnSample. Without a running Run, Refresh waits for ctx.
+func (s *Sampler) Refresh(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case s.refresh <- done:
+	case <-ctx.Done():
+		return fmt.Errorf("metrics refresh: %w", ctx.Err())
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("metrics refresh: %w", ctx.Err())
 	}
 }
 
