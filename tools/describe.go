@@ -26,6 +26,7 @@ type ProcessDetail struct {
 	KillTimeout string            `json:"kill_timeout"`
 	StartedAt   time.Time         `json:"started_at,omitzero"`
 	NextStart   time.Time         `json:"next_start,omitzero"`
+	NextCron    time.Time         `json:"next_cron,omitzero"` // the next cron_restart, if any
 	LastExit    *supervisor.Exit  `json:"last_exit,omitempty"`
 	History     []RestartEntry    `json:"restart_history"`
 	OutLog      string            `json:"out_log"`
@@ -68,6 +69,9 @@ var Describe = &tool.Def[DescribeIn, DescribeOut]{
 				LastExit: in.LastExit, History: []RestartEntry{},
 				OutLog: filepath.Join(d.Home, "logs", in.LogName()+"-out.log"),
 				ErrLog: filepath.Join(d.Home, "logs", in.LogName()+"-err.log")}
+			if d.Cron != nil {
+				det.NextCron, _ = d.Cron.Next(in.Name)
+			}
 			for _, r := range in.History {
 				det.History = append(det.History, RestartEntry(r))
 			}

@@ -76,6 +76,11 @@ var Start = &tool.Def[StartIn, ProcessesOut]{
 		if name == "" {
 			name = strings.TrimSuffix(filepath.Base(strings.Fields(in.Script)[0]), filepath.Ext(in.Script))
 		}
+		if _, known := d.Specs.Get(name); known && in.Profile != "" {
+			// `velos start api --env staging` on a running api: run it with
+			// that profile of its recorded config (as reload --env does).
+			return switchProfile(ctx, d, name, in.Profile)
+		}
 		base := in.Cwd
 		if base == "" {
 			base, _ = os.Getwd()

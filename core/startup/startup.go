@@ -54,6 +54,25 @@ type Unit struct {
 	Disable []string `json:"disable"`
 	// Note is what else to know, if anything.
 	Note string `json:"note,omitempty"`
+	// Home is the VELOS_HOME whose daemon it starts.
+	Home string `json:"home"`
+}
+
+// marker starts the comment line naming the VELOS_HOME a definition starts,
+// so that velos touches only files it wrote for the same home.
+const marker = "velos-home: "
+
+// HomeOf returns the VELOS_HOME a definition starts, from its marker line;
+// false when velos did not write it.
+func HomeOf(content string) (string, bool) {
+	for _, l := range strings.Split(content, "\n") {
+		if i := strings.Index(l, marker); i >= 0 {
+			h := strings.TrimSpace(l[i+len(marker):])
+			h = strings.TrimSpace(strings.TrimSuffix(h, "-->"))
+			return h, h != ""
+		}
+	}
+	return "", false
 }
 
 // Detect names the init system of this machine: launchd on macOS, systemd
@@ -109,10 +128,10 @@ func (o Options) name() string {
 }
 
 func systemd(o Options) (Unit, error) {
-	u := Unit{System: Systemd, SystemWide: o.SystemWide}
+	u := Unit{System: Systemd, SystemWide: o.SystemWide, Home: o.Home}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by `velos startup systemd`. Starts the velos daemon and the\n")
-	fmt.Fprintf(&b, "# processes saved with `velos save` (VELOS_HOME=%s).\n", o.Home)
+	fmt.Fprintf(&b, "# processes saved with `velos save`.\n# %s%s\n", marker, o.Home)
 	b.WriteString("[Unit]\nDescription=Velos process manager for " + sdEscape(o.User) + "\n")
 	b.WriteString("Documentation=https://github.com/velos-pm/velos\n")
 	b.WriteString("After=network-online.target\nWants=network-online.target\n\n")
@@ -170,7 +189,7 @@ func sdEscape(s string) string {
 
 func launchd(o Options) (Unit, error) {
 	const label = "dev.velos.daemon"
-	u := Unit{System: Launchd, SystemWide: o.SystemWide}
+	u := Unit{System: Launchd, SystemWide: o.SystemWide, Home: o.Home}
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
@@ -178,6 +197,7 @@ func launchd(o Options) (Unit, error) {
 <plist version="1.0">
 <dict>
 `)
+	fmt.Fprintf(&b, "<!-- %s%s -->\n", marker, strings.ReplaceAll(o.Home, "--", "- -"))
 	kv := func(k, v string) { fmt.Fprintf(&b, "\t<key>%s</key>\n\t<string>%s</string>\n", k, xmlEscape(v)) }
 	lbl := label
 	if o.SystemWide {
@@ -229,10 +249,11 @@ func xmlEscape(s string) string {
 }
 
 func openrc(o Options) (Unit, error) {
-	u := Unit{System: OpenRC, SystemWide: true, Path: "/etc/init.d/" + o.name()}
+	u := Unit{System: OpenRC, SystemWide: true, Path: "/etc/init.d/" + o.name(), Home: o.Home}
 	var b strings.Builder
 	b.WriteString("#!/sbin/openrc-run\n")
 	b.WriteString("# Written by `velos startup openrc`: starts the velos daemon and the\n# processes saved with `velos save`.\n")
+	fmt.Fprintf(&b, "# %s%s\n", marker, o.Home)
 	fmt.Fprintf(&b, "name=%s\n", shQuote(o.name()))
 	b.WriteString("description=\"Velos process manager\"\n")
 	fmt.Fprintf(&b, "command=%s\n", shQuote(o.Exe))
@@ -259,9 +280,35 @@ func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// ErrNotOurs is returned when the file at a unit's path was not written by
+// velos for the same VELOS_HOME: it is left alone.
+var ErrNotOurs = errors.New("not written by velos for this VELOS_HOME")
+
+// owned checks that u.Path is absent or a definition velos wrote for u.Home.
+func owned(u Unit) error {
+	b, err := os.ReadFile(u.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", u.Path, err)
+	}
+	h, ok := HomeOf(string(b))
+	switch {
+	case !ok:
+		return fmt.Errorf("%s: %w (no %q line); left in place", u.Path, ErrNotOurs, marker)
+	case h != u.Home:
+		return fmt.Errorf("%s starts the daemon of VELOS_HOME=%s, not %s: %w; left in place", u.Path, h, u.Home, ErrNotOurs)
+	}
+	return nil
+}
+
 // Install writes u.Path atomically (the folder is created; an OpenRC script
-// is made executable). It does not run u.Enable.
+// is made executable), replacing only a file velos wrote for u.Home. It does not run u.Enable.
 func Install(u Unit) error {
+	if err := owned(u); err != nil {
+		return fmt.Errorf("install: %w", err)
+	}
 	mode := os.FileMode(0o644)
 	if u.System == OpenRC {
 		mode = 0o755
@@ -296,9 +343,12 @@ func Install(u Unit) error {
 	return nil
 }
 
-// Remove deletes u.Path. It reports whether there was a file to delete; a
+// Remove deletes u.Path, if velos wrote it for u.Home. It reports whether there was a file to delete; a
 // missing file is not an error.
 func Remove(u Unit) (bool, error) {
+	if err := owned(u); err != nil {
+		return false, fmt.Errorf("remove: %w", err)
+	}
 	err := os.Remove(u.Path)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil

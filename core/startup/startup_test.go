@@ -2,6 +2,7 @@ package startup
 
 import (
 	"encoding/xml"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -183,5 +184,46 @@ func TestInstallRemove(t *testing.T) {
 	}
 	if ok, err := Remove(u); ok || err != nil {
 		t.Fatalf("second remove = %v, %v", ok, err)
+	}
+}
+
+func TestOnlyOurFilesAreReplacedOrRemoved(t *testing.T) {
+	for _, sys := range Systems {
+		o := opts(t, sys, false)
+		u, err := Generate(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, ok := HomeOf(u.Content); !ok || h != o.Home {
+			t.Fatalf("%s: HomeOf = %q %v, want %q", sys, h, ok, o.Home)
+		}
+		u.Path = filepath.Join(t.TempDir(), "unit")
+		// A file someone else wrote.
+		os.WriteFile(u.Path, []byte("[Service]\nExecStart=/bin/true\n"), 0o644)
+		if err := Install(u); !errors.Is(err, ErrNotOurs) {
+			t.Fatalf("%s: install over a foreign file: %v", sys, err)
+		}
+		if ok, err := Remove(u); ok || !errors.Is(err, ErrNotOurs) {
+			t.Fatalf("%s: remove of a foreign file: %v %v", sys, ok, err)
+		}
+		// Ours, but for another home.
+		other := o
+		other.Home = "/elsewhere"
+		ou, _ := Generate(other)
+		os.WriteFile(u.Path, []byte(ou.Content), 0o644)
+		if ok, err := Remove(u); ok || !errors.Is(err, ErrNotOurs) || !strings.Contains(err.Error(), "/elsewhere") {
+			t.Fatalf("%s: remove of another home's unit: %v %v", sys, ok, err)
+		}
+		if b, _ := os.ReadFile(u.Path); string(b) != ou.Content {
+			t.Fatalf("%s: another home's unit was changed", sys)
+		}
+		// Ours for this home: replaced, then removed.
+		os.WriteFile(u.Path, []byte(u.Content+"# old\n"), 0o644)
+		if err := Install(u); err != nil {
+			t.Fatalf("%s: reinstall: %v", sys, err)
+		}
+		if ok, err := Remove(u); !ok || err != nil {
+			t.Fatalf("%s: remove: %v %v", sys, ok, err)
+		}
 	}
 }

@@ -1,0 +1,240 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/velos-pm/velos/core/config"
+	"github.com/velos-pm/velos/core/state"
+	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/tool"
+)
+
+// ReloadIn is what to reload: processes by name, or a config file.
+type ReloadIn struct {
+	Target string `json:"target" arg:"" help:"Process name, numeric id, all, or a velos.toml whose changes to apply."`
+	// Profile is the env profile to resolve with (PM2's --env production).
+	Profile string   `json:"profile,omitempty" name:"env" short:"e" help:"Env profile to run with from now on, as in [process.NAME.env.PROFILE]."`
+	Only    []string `json:"only,omitempty" sep:"," help:"With a config file: apply only these processes (comma-separated)."`
+}
+
+// ReloadRow is one process and what reload did to it.
+type ReloadRow struct {
+	ProcessInfo
+	// Action: started (new in the file), restarted (its config changed, or
+	// reloaded by name), unchanged (left running, same pid), or kept (running
+	// but not in the file: reload never stops what a file no longer lists).
+	Action string `json:"action" col:"ACTION" ai:"do"`
+}
+
+// ReloadOut is every process reload looked at.
+type ReloadOut struct {
+	Processes []ReloadRow `json:"processes"`
+}
+
+// The reload actions.
+const (
+	ActionStarted   = "started"
+	ActionRestarted = "restarted"
+	ActionUnchanged = "unchanged"
+	ActionKept      = "kept"
+)
+
+// Reload is process_reload.
+var Reload = &tool.Def[ReloadIn, ReloadOut]{
+	Name: "process_reload", CLI: "reload", Title: "Reload processes or a config file", Effect: tool.Mutating,
+	Summary: "Graceful restart one instance at a time, picking up config changes; with a velos.toml, start new processes and restart only changed ones.",
+	Prepare: func(in *ReloadIn, cwd string) error {
+		if isConfigFile(in.Target) && !filepath.IsAbs(in.Target) {
+			in.Target = filepath.Join(cwd, in.Target)
+		}
+		return nil
+	},
+	Run: func(ctx context.Context, d *tool.Deps, in ReloadIn) (ReloadOut, error) {
+		if isConfigFile(in.Target) {
+			return reloadFile(ctx, d, in)
+		}
+		if len(in.Only) > 0 {
+			return ReloadOut{}, errors.New("reload: --only needs a config file (velos.toml)")
+		}
+		return reloadNames(ctx, d, in.Target, in.Profile)
+	},
+}
+
+func rows(d *tool.Deps, ins []supervisor.Info, action string) []ReloadRow {
+	now := time.Now()
+	out := make([]ReloadRow, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, ReloadRow{ProcessInfo: processInfo(d, in, now), Action: action})
+	}
+	return out
+}
+
+// reloadNames restarts the target's processes one instance at a time. Each
+// name's recorded config is resolved again first (env_file re-read, a
+// profile switched with --env, a config_set of instances), so a reload also
+// applies what changed.
+func reloadNames(ctx context.Context, d *tool.Deps, target, profile string) (ReloadOut, error) {
+	ps, err := d.Procs.Resolve(target)
+	if err != nil {
+		return ReloadOut{}, fmt.Errorf("reload: %w", err)
+	}
+	ids := map[int]bool{}
+	for _, p := range ps {
+		ids[p.ID()] = true
+	}
+	var names []string
+	byName := map[string][]supervisor.Info{}
+	for _, in := range d.Procs.List() {
+		if ids[in.ID] {
+			if byName[in.Name] == nil {
+				names = append(names, in.Name)
+			}
+			byName[in.Name] = append(byName[in.Name], in)
+		}
+	}
+	// Resolve every name before touching any: a bad profile or a vanished
+	// env_file changes nothing.
+	type plan struct {
+		entry state.Entry
+		spec  supervisor.Spec
+		ok    bool
+	}
+	plans := map[string]plan{}
+	for _, name := range names {
+		e, ok := d.Specs.Get(name)
+		if !ok {
+			if profile != "" {
+				return ReloadOut{}, fmt.Errorf("reload %s --env %s: no recorded config to resolve the profile from", name, profile)
+			}
+			continue
+		}
+		if profile != "" {
+			e.Profile = profile
+		}
+		spec, err := config.Resolve(e.Process, e.Name, e.Profile, e.Dir)
+		if err != nil {
+			return ReloadOut{}, fmt.Errorf("reload %s: %w; nothing was restarted", name, err)
+		}
+		plans[name] = plan{entry: e, spec: spec, ok: true}
+	}
+	out := ReloadOut{Processes: []ReloadRow{}}
+	for _, name := range names {
+		cur := byName[name]
+		pl := plans[name]
+		var ins []supervisor.Info
+		var err error
+		switch {
+		case pl.ok && !sameSpec(cur[0].Spec, pl.spec) && len(cur) == len(running(d, name)):
+			// The whole process (not one instance by id) gets its new spec.
+			ins, err = replace(ctx, d, pl.spec, CauseReload)
+			d.Specs.Put(pl.entry)
+		default:
+			if pl.ok {
+				d.Specs.Put(pl.entry)
+			}
+			ins, err = rollingRestart(ctx, d, cur, CauseReload)
+		}
+		out.Processes = append(out.Processes, rows(d, ins, ActionRestarted)...)
+		if err != nil {
+			return out, err
+		}
+	}
+	syncCron(d)
+	return out, nil
+}
+
+// reloadFile applies a config file: processes new to it are started,
+// processes whose resolved spec changed are restarted with the new one (one
+// instance at a time), the others are left running. Processes the file does
+// not define are left alone, as PM2 does: removing a table is not a request
+// to stop anything (use velos delete). The whole file is checked first; a
+// bad file changes nothing.
+func reloadFile(ctx context.Context, d *tool.Deps, in ReloadIn) (ReloadOut, error) {
+	f, err := config.Load(in.Target)
+	if err != nil {
+		return ReloadOut{}, err
+	}
+	specs, err := f.Resolve(in.Profile)
+	if err != nil {
+		return ReloadOut{}, err
+	}
+	var names []string
+	for _, e := range f.Processes {
+		names = append(names, e.Name)
+	}
+	for _, o := range in.Only {
+		if !slices.Contains(names, o) {
+			return ReloadOut{}, fmt.Errorf("reload: --only %s: %s defines no such process; it has: %s", o, in.Target, strings.Join(names, ", "))
+		}
+	}
+	out := ReloadOut{Processes: []ReloadRow{}}
+	for i, s := range specs {
+		if len(in.Only) > 0 && !slices.Contains(in.Only, s.Name) {
+			continue
+		}
+		e := f.Processes[i]
+		prof := in.Profile
+		if _, ok := e.Process.EnvProfiles[prof]; !ok {
+			prof = ""
+		}
+		entry := state.Entry{Name: s.Name, Profile: prof, Dir: f.Dir, Process: e.Process}
+		cur := running(d, s.Name)
+		var (
+			ins    []supervisor.Info
+			action string
+		)
+		switch {
+		case len(cur) == 0:
+			ins, err = d.Procs.Start(s)
+			action = ActionStarted
+		case sameSpec(cur[0].Spec, s):
+			ins, action = cur, ActionUnchanged
+		default:
+			ins, err = replace(ctx, d, s, CauseReload)
+			action = ActionRestarted
+		}
+		if err != nil {
+			return out, fmt.Errorf("%w; applied before it: %s", err, summary(out))
+		}
+		d.Specs.Put(entry)
+		out.Processes = append(out.Processes, rows(d, ins, action)...)
+	}
+	for _, in := range d.Procs.List() {
+		if !slices.Contains(names, in.Name) {
+			out.Processes = append(out.Processes, rows(d, []supervisor.Info{in}, ActionKept)...)
+		}
+	}
+	syncCron(d)
+	return out, nil
+}
+
+func summary(out ReloadOut) string {
+	if len(out.Processes) == 0 {
+		return "nothing"
+	}
+	var parts []string
+	for _, r := range out.Processes {
+		parts = append(parts, r.Name+" "+r.Action)
+	}
+	return strings.Join(slices.Compact(parts), ", ")
+}
+
+// switchProfile reloads the processes called name with another env profile
+// of their recorded config.
+func switchProfile(ctx context.Context, d *tool.Deps, name, profile string) (ProcessesOut, error) {
+	out, err := reloadNames(ctx, d, name, profile)
+	if err != nil {
+		return ProcessesOut{}, err
+	}
+	ps := make([]ProcessInfo, 0, len(out.Processes))
+	for _, r := range out.Processes {
+		ps = append(ps, r.ProcessInfo)
+	}
+	return ProcessesOut{Processes: ps}, nil
+}

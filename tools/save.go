@@ -1,0 +1,120 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/velos-pm/velos/core/config"
+	"github.com/velos-pm/velos/core/state"
+	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/tool"
+)
+
+// SaveIn takes nothing.
+type SaveIn struct{}
+
+// SaveOut says what was saved where.
+type SaveOut struct {
+	Path      string    `json:"path"`
+	Processes []string  `json:"processes"`
+	SavedAt   time.Time `json:"saved_at" ai:"-"`
+}
+
+// Save is state_save.
+var Save = &tool.Def[SaveIn, SaveOut]{
+	Name: "state_save", CLI: "save", Title: "Save the process list", Effect: tool.Mutating, Idempotent: true,
+	Summary: "Save every process's config to $VELOS_HOME/dump.toml (atomically), for velos resurrect and velos daemon --resurrect.",
+	Run: func(ctx context.Context, d *tool.Deps, in SaveIn) (SaveOut, error) {
+		entries := d.Specs.All()
+		dump := state.Dump{Processes: entries, SavedAt: time.Now()}
+		path := state.Path(d.Home)
+		if err := state.Save(path, dump); err != nil {
+			return SaveOut{}, fmt.Errorf("save: %w", err)
+		}
+		out := SaveOut{Path: path, Processes: make([]string, 0, len(entries)), SavedAt: dump.SavedAt}
+		for _, e := range entries {
+			out.Processes = append(out.Processes, e.Name)
+		}
+		return out, nil
+	},
+}
+
+// ResurrectIn takes nothing.
+type ResurrectIn struct{}
+
+// ResurrectOut is what resurrect started and what it left alone.
+type ResurrectOut struct {
+	Path    string        `json:"path"`
+	Started []ProcessInfo `json:"started"`
+	// Skipped are saved names already running: resurrect leaves them as they are.
+	Skipped []string `json:"skipped"`
+}
+
+// Resurrect is state_resurrect.
+var Resurrect = &tool.Def[ResurrectIn, ResurrectOut]{
+	Name: "state_resurrect", CLI: "resurrect", Title: "Restore saved processes", Effect: tool.Mutating,
+	Summary: "Start the processes saved with velos save (dump.toml), skipping names that are already running.",
+	Run: func(ctx context.Context, d *tool.Deps, in ResurrectIn) (ResurrectOut, error) {
+		return ResurrectDump(d)
+	},
+}
+
+// ErrNothingSaved is returned by [ResurrectDump] when there is no dump.
+var ErrNothingSaved = errors.New("nothing saved")
+
+// ResurrectDump starts every process of the home's dump that is not
+// running. One that fails to start does not stop the others; the error
+// then names each failure and what was started. The daemon calls it for
+// `velos daemon --resurrect`.
+func ResurrectDump(d *tool.Deps) (ResurrectOut, error) {
+	path := state.Path(d.Home)
+	out := ResurrectOut{Path: path, Started: []ProcessInfo{}, Skipped: []string{}}
+	dump, err := state.Load(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return out, fmt.Errorf("resurrect: %w: no %s (run velos save first)", ErrNothingSaved, path)
+	case err != nil:
+		return out, fmt.Errorf("resurrect: %w", err)
+	}
+	var failed []string
+	var started []supervisor.Info
+	for _, e := range dump.Processes {
+		if _, err := d.Procs.Resolve(e.Name); err == nil {
+			out.Skipped = append(out.Skipped, e.Name)
+			continue
+		}
+		spec, err := config.Resolve(e.Process, e.Name, e.Profile, e.Dir)
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", e.Name, err))
+			continue
+		}
+		ins, err := d.Procs.Start(spec)
+		if err != nil {
+			failed = append(failed, err.Error())
+			continue
+		}
+		d.Specs.Put(e)
+		started = append(started, ins...)
+	}
+	out.Started = processInfos(d, started)
+	if len(failed) > 0 {
+		var names []string
+		for _, s := range started {
+			names = append(names, s.Name)
+		}
+		return out, fmt.Errorf("resurrect: %d of %d saved processes failed to start:\n  %s\nstarted: %s",
+			len(failed), len(dump.Processes), strings.Join(failed, "\n  "), orNone(names))
+	}
+	return out, nil
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,118 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"os/user"
+	"path/filepath"
+
+	"github.com/velos-pm/velos/core/startup"
+	"github.com/velos-pm/velos/render"
+	"github.com/velos-pm/velos/tool"
+)
+
+// StartupIn chooses the init system and the unit's scope.
+type StartupIn struct {
+	System string `json:"system,omitempty" arg:"" optional:"" enum:",systemd,launchd,openrc" default:"" help:"Init system: systemd, launchd or openrc (default: this machine's)."`
+	// SystemWide: a unit root installs, running the daemon as this user.
+	SystemWide bool `json:"system_wide,omitempty" name:"system" help:"A system-wide unit (installed by root, runs the daemon as this user with User=) instead of a per-user one (systemd --user, launchd agent)."`
+	Install    bool `json:"install,omitempty" help:"Write the file to its place (default: only print it)."`
+}
+
+// StartupOut is the definition, where it goes and how to enable it.
+type StartupOut struct {
+	startup.Unit
+	Installed bool `json:"installed,omitempty"`
+}
+
+// WriteHuman prints the definition alone, so it can be redirected to a
+// file; after an install, where it went and what to run next.
+func (o StartupOut) WriteHuman(w io.Writer, _ render.Options) error {
+	if !o.Installed {
+		_, err := io.WriteString(w, o.Content)
+		return err
+	}
+	msg := fmt.Sprintf("wrote %s\nto enable it, run:\n  %s\n", o.Path, strings.Join(o.Enable, "\n  "))
+	if o.Note != "" {
+		msg += "note: " + o.Note + "\n"
+	}
+	_, err := io.WriteString(w, msg)
+	return err
+}
+
+// Startup is daemon_startup.
+var Startup = &tool.Def[StartupIn, StartupOut]{
+	Name: "daemon_startup", CLI: "startup", Title: "Start velos at boot", Effect: tool.Mutating, Idempotent: true,
+	Summary: "Print (or with install, write) a systemd/launchd/openrc definition that runs velos daemon --resurrect at boot for this user.",
+	Run: func(ctx context.Context, d *tool.Deps, in StartupIn) (StartupOut, error) {
+		u, err := startupUnit(d, in.System, in.SystemWide)
+		if err != nil {
+			return StartupOut{}, err
+		}
+		out := StartupOut{Unit: u}
+		if in.Install {
+			if err := startup.Install(u); err != nil {
+				return StartupOut{}, fmt.Errorf("startup: %w (print it instead and install it as root: velos startup %s --system > FILE)", err, u.System)
+			}
+			out.Installed = true
+		}
+		return out, nil
+	},
+}
+
+// UnstartupIn names the definition to remove.
+type UnstartupIn struct {
+	System     string `json:"system,omitempty" arg:"" optional:"" enum:",systemd,launchd,openrc" default:"" help:"Init system: systemd, launchd or openrc (default: this machine's)."`
+	SystemWide bool   `json:"system_wide,omitempty" name:"system" help:"Remove the system-wide unit instead of the per-user one."`
+}
+
+// UnstartupOut says what was removed.
+type UnstartupOut struct {
+	Path    string `json:"path"`
+	Removed bool   `json:"removed"`
+	// Disable are the commands that stop the init system from using it;
+	// run them before (or after) the removal.
+	Disable []string `json:"disable"`
+}
+
+// Unstartup is daemon_unstartup.
+var Unstartup = &tool.Def[UnstartupIn, UnstartupOut]{
+	Name: "daemon_unstartup", CLI: "unstartup", Title: "Stop starting velos at boot", Effect: tool.Destructive, Idempotent: true,
+	Summary: "Remove the boot definition written by velos startup --install.",
+	Run: func(ctx context.Context, d *tool.Deps, in UnstartupIn) (UnstartupOut, error) {
+		u, err := startupUnit(d, in.System, in.SystemWide)
+		if err != nil {
+			return UnstartupOut{}, err
+		}
+		removed, err := startup.Remove(u)
+		if err != nil {
+			return UnstartupOut{}, fmt.Errorf("unstartup: %w", err)
+		}
+		return UnstartupOut{Path: u.Path, Removed: removed, Disable: u.Disable}, nil
+	},
+}
+
+// startupUnit generates the definition for the daemon answering: its
+// binary, its VELOS_HOME and the account it runs as.
+func startupUnit(d *tool.Deps, system string, wide bool) (startup.Unit, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return startup.Unit{}, fmt.Errorf("startup: find the velos binary: %w", err)
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	u, err := user.Current()
+	if err != nil {
+		return startup.Unit{}, fmt.Errorf("startup: who am I: %w", err)
+	}
+	home := d.Home
+	if home == "" {
+		home = filepath.Join(u.HomeDir, ".velos")
+	}
+	return startup.Generate(startup.Options{System: system, SystemWide: wide, Exe: exe, Home: home,
+		User: u.Username, UserHome: u.HomeDir, Path: os.Getenv("PATH"), ConfigHome: os.Getenv("XDG_CONFIG_HOME")})
+}
