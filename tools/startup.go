@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"os/user"
 	"path/filepath"
+	"strings"
 
 	"github.com/velos-pm/velos/core/startup"
 	"github.com/velos-pm/velos/render"
