@@ -29,6 +29,7 @@ import (
 
 type daemonCmd struct {
 	monitorFlags
+	Resurrect bool `help:"Start the processes saved with velos save before serving (for boot); a missing or bad dump is logged to daemon.log, not fatal."`
 }
 
 // monitorFlags are the daemon's monitoring settings. Each also reads an
@@ -44,7 +45,7 @@ type monitorFlags struct {
 // gracefully and flushes logs.
 func (c daemonCmd) Run(home daemon.Home) error {
 	ready := readyReporter()
-	err := serveDaemon(home, ready, c.monitorFlags)
+	err := serveDaemon(home, ready, c.monitorFlags, c.Resurrect)
 	if err != nil {
 		ready(err)
 	}
@@ -72,7 +73,7 @@ func readyReporter() func(error) {
 	}
 }
 
-func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags) error {
+func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrect bool) error {
 	lock, err := daemon.Acquire(home)
 	if err != nil {
 		return err
@@ -95,6 +96,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags) error {
 		return err
 	}
 	var procs *supervisor.Manager
+	cfg := newDaemonConfig(log, func() *supervisor.Manager { return procs })
 	// Nil (and free) unless OTEL_EXPORTER_OTLP_*ENDPOINT is set.
 	tracer, err := trace.New(ctx, trace.Options{Version: version, Log: log, List: func() []supervisor.Info { return procs.List() }})
 	if err != nil {
@@ -107,14 +109,18 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags) error {
 			log.Warn("otel", "err", err)
 		}
 	}()
-	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, OnEvent: tracer.OnEvent})
+	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, OnEvent: func(e supervisor.Event) {
+		tracer.OnEvent(e)
+		cfg.onEvent(e)
+	}})
 	sampler := metrics.NewSampler(metrics.Options{
 		Interval: mon.SampleInterval,
 		OnError:  func(err error) { log.Warn("sample", "err", err) },
 		OnSample: func(samples []metrics.Sample) { restartOverMemory(ctx, procs, samples, log) },
 	})
 	deps := &tool.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: state.NewTable(),
-		Log: log, Shutdown: shutdown, Version: version}
+		Log: log, Shutdown: shutdown, Version: version, Cron: cfg.cron}
+	go cfg.run(ctx, procs)
 	if tracer != nil {
 		deps.Trace = tracer.ToolCall
 	}
@@ -139,12 +145,15 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags) error {
 	if err != nil {
 		return err
 	}
+	cfg.resurrect(deps, resurrect)
 	log.Info("daemon started", "pid", os.Getpid(), "home", home.Dir, "version", version)
 	ready(nil)
+	cfg.ready(ctx)
 
 	serve(ctx, ln, srv, log)
 
 	log.Info("daemon stopping")
+	cfg.stopping()
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := procs.Shutdown(sctx); err != nil {
