@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/velos-pm/velos/core/insight"
 	"github.com/velos-pm/velos/internal/testenv"
 	"github.com/velos-pm/velos/tools"
 )
@@ -204,5 +205,19 @@ func TestSecretsRedactedForAgentsOnly(t *testing.T) {
 	}
 	if n := strings.Count(text, "[REDACTED]"); n < len(secrets) {
 		t.Errorf("MCP text has %d [REDACTED], want at least %d: %s", n, len(secrets), text)
+	}
+}
+
+// TestReadmeListsRedactionRules: the README's table of redaction rules is
+// the library's list.
+func TestReadmeListsRedactionRules(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range insight.RedactionRules() {
+		if !strings.Contains(string(b), "| `"+r.Name+"` |") {
+			t.Errorf("README lacks redaction rule %s", r.Name)
+		}
 	}
 }
