@@ -269,16 +269,24 @@ func streamLogs(ctx context.Context, in LogsIn, s tool.Stream[LogsIn, LogsOut], 
 	if err != nil {
 		return err
 	}
-	if err := emit(out); err != nil {
+	// A page this loop continues is not shown as cut.
+	more := func(o LogsOut) bool { return (page || follow) && o.Truncated }
+	shown := func(o LogsOut) LogsOut {
+		if more(o) {
+			o.Truncated = false
+		}
+		return o
+	}
+	if err := emit(shown(out)); err != nil {
 		return err
 	}
 	next := in
-	for (page || follow) && out.Truncated {
+	for more(out) {
 		next.Cursor = out.Cursor
 		if out, err = s.Call(ctx, next); err != nil {
 			return err
 		}
-		if err := emit(out); err != nil {
+		if err := emit(shown(out)); err != nil {
 			return err
 		}
 	}
@@ -314,7 +322,7 @@ func streamLogs(ctx context.Context, in LogsIn, s tool.Stream[LogsIn, LogsOut], 
 				next.Cursor = out.Cursor
 			}
 			if len(out.Lines) > 0 {
-				if err := emit(out); err != nil {
+				if err := emit(shown(out)); err != nil {
 					return err
 				}
 			}
