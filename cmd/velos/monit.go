@@ -290,7 +290,7 @@ func (m *monit) selected() *tools.ProcessMetrics {
 // what the terminal supports (and to none under NO_COLOR).
 var (
 	stTitle    = lipgloss.NewStyle().Bold(true)
-	stHead     = lipgloss.NewStyle().Bold(true).Underline(true)
+	stHead     = lipgloss.NewStyle().Bold(true)
 	stSel      = lipgloss.NewStyle().Reverse(true)
 	stDim      = lipgloss.NewStyle().Foreground(lipgloss.BrightBlack)
 	stErr      = lipgloss.NewStyle().Foreground(lipgloss.Red)
@@ -371,7 +371,7 @@ func (m *monit) render() string {
 // so the selected one shows.
 func (m *monit) table(w, n int) []string {
 	const spark = monitHistory
-	nameW := max(w-(4+1+8+1+5+1+spark+1+6+1+spark+1+3+1+6), 6)
+	nameW := max(w-(4+1+1+8+1+5+1+spark+1+6+1+spark+1+3+1+6), 6)
 	row := func(id, name, st, cpu, cpuH, mem, memH, rs, up string) string {
 		return fmt.Sprintf("%4s %-*s %-8s %5s %s %6s %s %3s %6s", id, nameW, ansi.Truncate(name, nameW, "…"), st, cpu, cpuH, mem, memH, rs, up)
 	}
@@ -385,8 +385,12 @@ func (m *monit) table(w, n int) []string {
 		if s, ok := stByStatus[p.Status]; ok && p.ID != m.selID {
 			st = s.Render(st)
 		}
-		r := row(strconv.Itoa(p.ID), p.Name, st, render.Percent(p.CPU), spark2(m.cpu[p.ID], 100), render.Bytes(p.Memory),
-			spark2(m.mem[p.ID], 0), strconv.Itoa(p.Restarts), render.Duration(time.Duration(p.UptimeMS)*time.Millisecond))
+		id := strconv.Itoa(p.ID)
+		if p.ID == m.selID {
+			id = "›" + id // visible without colour (NO_COLOR) too
+		}
+		r := row(id, p.Name, st, render.Percent(p.CPU), sparkline(m.cpu[p.ID], false), render.Bytes(p.Memory),
+			sparkline(m.mem[p.ID], true), strconv.Itoa(p.Restarts), render.Duration(time.Duration(p.UptimeMS)*time.Millisecond))
 		if p.ID == m.selID {
 			r = stSel.Render(pad(r, w))
 		}
@@ -409,9 +413,11 @@ func (m *monit) details(w int) []string {
 	if p.FDs >= 0 {
 		fds = strconv.Itoa(p.FDs)
 	}
-	out = append(out, fmt.Sprintf("%s  pid %d · procs %d · threads %d · fds %s · cpu avg %s max %s · mem avg %s max %s · %s",
-		stTitle.Render(p.Name), p.PID, p.Procs, p.Threads, fds, render.Percent(p.CPUAvg), render.Percent(p.CPUMax),
-		render.Bytes(p.MemAvg), render.Bytes(p.MemMax), firstNonEmpty(p.MemTrend, "trend ?")))
+	out = append(out,
+		fmt.Sprintf("%s  %s · pid %d · procs %d · threads %d · fds %s · up %s · ↺ %d", stTitle.Render(p.Name), p.Status,
+			p.PID, p.Procs, p.Threads, fds, render.Duration(time.Duration(p.UptimeMS)*time.Millisecond), p.Restarts),
+		fmt.Sprintf("1m: cpu avg %s max %s · mem avg %s max %s · trend %s", render.Percent(p.CPUAvg), render.Percent(p.CPUMax),
+			render.Bytes(p.MemAvg), render.Bytes(p.MemMax), firstNonEmpty(p.MemTrend, "?")))
 	if d := m.detail; d != nil {
 		out = append(out, "cmd "+strings.Join(d.Command, " ")+stDim.Render("  in "+d.Cwd))
 		if n := len(d.History); n > 0 {
@@ -523,13 +529,21 @@ func tailFile(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, max))
 }
 
-// spark2 is a sparkline of the values, scaled to top (or to their maximum
-// when top is 0 or exceeded), right-aligned in monitHistory cells.
-func spark2(vals []float64, top float64) string {
-	const bars = "▁▂▃▄▅▆▇█"
-	levels := []rune(bars)
+// sparkline draws the values right-aligned in monitHistory cells. CPU
+// (relative false) is drawn from 0 to 100% of a core or the highest value;
+// memory (relative true) from the lowest to the highest value, so growth
+// shows, and flat when they differ by under 1%.
+func sparkline(vals []float64, relative bool) string {
+	levels := []rune("▁▂▃▄▅▆▇█")
+	lo, hi := 0.0, 100.0
+	if relative && len(vals) > 0 {
+		lo, hi = vals[0], vals[0]
+	}
 	for _, v := range vals {
-		top = max(top, v)
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if relative && hi-lo < 0.01*hi {
+		lo = hi // flat
 	}
 	var b strings.Builder
 	for range monitHistory - len(vals) {
@@ -537,8 +551,8 @@ func spark2(vals []float64, top float64) string {
 	}
 	for _, v := range vals {
 		i := 0
-		if top > 0 {
-			i = int(v / top * float64(len(levels)-1))
+		if hi > lo {
+			i = int((v - lo) / (hi - lo) * float64(len(levels)-1))
 		}
 		b.WriteRune(levels[min(max(i, 0), len(levels)-1)])
 	}
