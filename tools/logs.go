@@ -1,3 +1,5 @@
+// process_logs: ready for insight flags
+
 package tools
 
 import (
@@ -39,8 +41,8 @@ type LogsIn struct {
 	Grep   string   `json:"grep,omitempty" help:"Only lines matching this regular expression (RE2 syntax)."`
 	Since  string   `json:"since,omitempty" help:"From this time: RFC 3339, '2024-01-15 10:00' (local time), or an age like 30m, 2h, 1d."`
 	Until  string   `json:"until,omitempty" help:"Before this time, in the same forms as since."`
-	Level  []string `json:"level,omitempty" sep:"," enum:"error,warn,info,debug" help:"Only lines of these levels: error, warn, info, debug."`
-	Stream string   `json:"stream,omitempty" enum:",out,err,both" default:"" hidden:"" help:"Which output: out (stdout), err (stderr) or both (default)."`
+	Level  []string `json:"level,omitempty" sep:"," enum:"error,warn,info,debug" help:"Only lines of these levels (comma-separated)."`
+	Stream string   `json:"stream,omitempty" enum:",out,err,both" default:"" hidden:"" help:"Which output: out (stdout), err (stderr) or both (the default)."`
 	Cursor string   `json:"cursor,omitempty" help:"Continue a truncated answer: pass its cursor with the same filters."`
 	// MaxLines and MaxBytes bound the answer (see the constants).
 	MaxLines int `json:"max_lines,omitempty" help:"Most lines in the answer (default 200, at most 10000)."`
