@@ -40,7 +40,8 @@ type ProcessMetrics struct {
 	MemMax int64   `json:"mem_max" col:"MEM MAX" fmt:"bytes"`
 	// MemSlope is the least-squares slope of memory over the window in bytes
 	// per second; MemTrend says it for people: "+2.5M/min", "-300K/min" or
-	// "flat" (under 1% of the average per window).
+	// "flat" (under 1% of the average per window); both are left empty until
+	// the window holds 5 samples over 10 s.
 	MemSlope float64 `json:"mem_slope" ai:"-" human:"-"`
 	MemTrend string  `json:"mem_trend" col:"TREND" ai:"trend"`
 	// Samples is how many samples the window holds.
@@ -52,6 +53,12 @@ type MetricsOut struct {
 	Window    string           `json:"window" human:"-"`
 	Processes []ProcessMetrics `json:"processes"`
 }
+
+// A memory trend needs this many samples spanning this long.
+const (
+	trendMinSamples = 5
+	trendMinSpan    = 10 * time.Second
+)
 
 // watchAfterAsk is how long the sampler stays at its fast interval after a
 // metrics question: whoever asked once is likely to ask again soon.
@@ -133,7 +140,8 @@ func processMetrics(d *tool.Deps, in supervisor.Info, window time.Duration, now 
 		m.Samples = st.N
 		m.CPUMin, m.CPUAvg, m.CPUMax = st.CPUMin, st.CPUAvg, st.CPUMax
 		m.MemMin, m.MemAvg, m.MemMax = int64(st.RSSMin), int64(st.RSSAvg), int64(st.RSSMax)
-		if slope, ok := d.Metrics.MemorySlope(key, window); ok {
+		// A slope over a few seconds is allocator noise, not a trend.
+		if slope, ok := d.Metrics.MemorySlope(key, window); ok && st.N >= trendMinSamples && st.To.Sub(st.From) >= trendMinSpan {
 			m.MemSlope = slope
 			m.MemTrend = Trend(slope, window, st.RSSAvg)
 		}
