@@ -112,12 +112,12 @@ func (h *Hub) readProcesses(ctx context.Context, req *mcp.ReadResourceRequest) (
 func (h *Hub) target(uri string) ([]string, error) {
 	t, ok := strings.CutPrefix(uri, tools.LogsURIPrefix)
 	if !ok || t == "" || strings.Contains(t, "/") {
-		return nil, &jsonrpc.Error{Code: mcp.CodeResourceNotFound,
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams,
 			Message: fmt.Sprintf("%s: not a velos resource; want %s or %s{name}", uri, ProcessesURI, tools.LogsURIPrefix)}
 	}
 	names, err := tools.LogNames(h.d, t)
 	if err != nil {
-		return nil, &jsonrpc.Error{Code: mcp.CodeResourceNotFound, Message: fmt.Sprintf("%s: %v", uri, err)}
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("%s: %v", uri, err)}
 	}
 	return names, nil
 }

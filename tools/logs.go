@@ -367,6 +367,10 @@ func (o LogsOut) AIValue() any {
 	}
 	var sb strings.Builder
 	for _, l := range o.Lines {
+		if l.Continued && len(a.Lines) > 0 { // the rest of a line longer than a record
+			a.Lines[len(a.Lines)-1] += logs.StripANSI(l.Text)
+			continue
+		}
 		sb.Reset()
 		sb.WriteString(l.Time.UTC().Format(layout))
 		sb.WriteByte(' ')

@@ -94,6 +94,11 @@ func (s *session) Subscribe(ctx context.Context, uri string) (<-chan struct{}, e
 		return ch, nil
 	}
 	if err := s.cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri}); err != nil {
+		s.mu.Lock()
+		if s.subs[uri] == ch {
+			delete(s.subs, uri)
+		}
+		s.mu.Unlock()
 		// A refused URI (unknown process) is the daemon's answer, not a
 		// broken connection. (Under protocol 2026-07-28 a refusal is not
 		// reported here at all: the caller's first tool call finds it.)
