@@ -3,9 +3,10 @@ package evals
 // logCases are the evals of the log family's tools.
 var logCases = []Case{
 	// The default answer: the last lines, one string each, stderr marked,
-	// the day said once.
+	// the day said once. The list entry also carries the insight options
+	// (dedupe, summary, patterns, file) and their output shapes.
 	{Tool: "process_logs", Setup: printed("api", webLog), Args: map[string]any{"target": "api"},
-		Budget: 70, ListBudget: 650, Facts: []string{"INFO ready on :8080", "[err] ERROR db timeout after 3s", "GET /health 200", `"utc"`}},
+		Budget: 80, ListBudget: 1200, Facts: []string{"INFO ready on :8080", "[err] ERROR db timeout after 3s", "GET /health 200", `"utc"`}},
 	{Tool: "log_flush", Setup: printed("api", webLog), Args: map[string]any{"target": "api"},
 		Budget: 15, ListBudget: 250, Facts: []string{`"api"`}},
 }
