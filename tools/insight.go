@@ -147,12 +147,6 @@ func insightLine(l logs.Line) insight.Line {
 	return insight.Line{Time: l.Time, Stream: l.Stream.String(), Text: logs.StripANSI(l.Text)}
 }
 
-// LevelOf is the full classifier (core/insight) as the log store's
-// Query.Classify: "debug", "info", "warn", "error", "fatal" or "unknown".
-func LevelOf(l logs.Line) string {
-	return strings.ToLower(insight.Classify(l.Stream.String(), logs.StripANSI(l.Text), insight.DefaultStderrLevel).String())
-}
-
 // minLevel parses a level name ("" for none) as a lower bound.
 func minLevel(s string) (insight.Level, error) {
 	if s == "" {
@@ -228,14 +222,19 @@ func summarize(ctx context.Context, d *tool.Deps, target string, infos []supervi
 	if err != nil {
 		return LogSummary{}, err
 	}
+	return digestSummary(target, a, since, until, restartsIn(infos, since, until)), nil
+}
+
+// digestSummary is the summary of what a saw.
+func digestSummary(source string, a *insight.Analyzer, since, until time.Time, restarts []RestartEntry) LogSummary {
 	dg := a.Digest()
-	s := LogSummary{Process: target, From: dg.From, To: dg.To, Lines: dg.Lines, Errors: dg.Errors, Warnings: dg.Warnings,
+	s := LogSummary{Process: source, From: dg.From, To: dg.To, Lines: dg.Lines, Errors: dg.Errors, Warnings: dg.Warnings,
 		Patterns: topPatterns(a.Patterns(0), summaryTop), Anomalies: anomalyInfos(dg.Anomalies, since, until),
-		Restarts: restartsIn(infos, since, until)}
+		Restarts: restarts}
 	if e := dg.LastError; e != nil {
 		s.LastError, s.LastErrorAt = clip(e.String(), maxMsg), e.Time
 	}
-	return s, nil
+	return s
 }
 
 // maxMsg bounds a message or template shown to an agent, in bytes.

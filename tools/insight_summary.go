@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/velos-pm/velos/core/insight"
 	"github.com/velos-pm/velos/render"
 	"github.com/velos-pm/velos/tool"
 )
@@ -61,7 +62,11 @@ func (s LogSummary) WriteHuman(w io.Writer, _ render.Options) error {
 	}
 	b.WriteString("]\n")
 	for _, a := range s.Anomalies {
-		fmt.Fprintf(&b, "anomaly: %s at %s: %d/min (baseline %g) %s\n", a.Kind, a.At.Local().Format(time.TimeOnly), a.Count, a.Baseline, a.Pattern)
+		fmt.Fprintf(&b, "anomaly: %s at %s: ", a.Kind, a.At.Local().Format(time.TimeOnly))
+		if a.Kind != string(insight.KindNewError) {
+			fmt.Fprintf(&b, "%d/min (baseline %g) ", a.Count, a.Baseline)
+		}
+		b.WriteString(a.Pattern + "\n")
 	}
 	for _, r := range s.Restarts {
 		fmt.Fprintf(&b, "restart: %s %s\n", r.Time.Local().Format(time.DateTime), r.Cause)

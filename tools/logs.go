@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/velos-pm/velos/core/insight"
 	"github.com/velos-pm/velos/core/logs"
 	"github.com/velos-pm/velos/render"
 	"github.com/velos-pm/velos/tool"
@@ -36,7 +37,7 @@ func LogsURI(target string) string { return LogsURIPrefix + target }
 // LogsIn selects log lines. The CLI-only fields (json:"-") are mapped by
 // Prepare: times are parsed there, in the user's zone and clock.
 type LogsIn struct {
-	Target string   `json:"target" arg:"" help:"Process name, numeric id, or all."`
+	Target string   `json:"target,omitempty" arg:"" optional:"" help:"Process name, numeric id, or all (not with file)."`
 	Lines  int      `json:"lines,omitempty" short:"n" help:"The last N matching lines (default 15; with since or until, every line in the range; -1: every line)."`
 	Grep   string   `json:"grep,omitempty" help:"Only lines matching this regular expression (RE2 syntax)."`
 	Since  string   `json:"since,omitempty" help:"From this time: RFC 3339, '2024-01-15 10:00' (local time), or an age like 30m, 2h, 1d."`
@@ -47,6 +48,12 @@ type LogsIn struct {
 	// MaxLines and MaxBytes bound the answer (see the constants).
 	MaxLines int `json:"max_lines,omitempty" help:"Most lines in the answer (default 200, at most 10000)."`
 	MaxBytes int `json:"max_bytes,omitempty" help:"Most bytes of text in the answer (default 32768, at most 1048576)."`
+	// The insight engine instead of lines (tools/insight_logs.go).
+	Dedupe   bool   `json:"dedupe,omitempty" help:"One row per group of lines equal but for variable parts, with count and first/last time."`
+	Summary  bool   `json:"summary,omitempty" help:"The digest instead of lines (as log_summary)."`
+	Patterns bool   `json:"patterns,omitempty" help:"Mined patterns (variable parts as <*>) with counts."`
+	File     string `json:"file,omitempty" type:"path" help:"Analyse this log file instead of a process."`
+	PerLine  bool   `json:"per_line,omitempty" help:"With file and patterns: every line's template."`
 
 	Last     string `json:"-" help:"Only the last period of time, e.g. 1h (the same as --since 1h)."`
 	Err      bool   `json:"-" xor:"stream" help:"Only stderr."`
@@ -74,6 +81,11 @@ type LogsOut struct {
 	// Cursor is the position after the last line: with Truncated it fetches
 	// the rest, without it the lines written since (polling).
 	Cursor string `json:"cursor,omitempty"`
+	// The insight engine's answers (tools/insight_logs.go); at most one is set.
+	Dedupe    []DedupeRow            `json:"dedupe,omitempty"`
+	Summary   *LogSummary            `json:"summary,omitempty"`
+	Patterns  []PatternCount         `json:"patterns,omitempty"`
+	Templates []insight.LineTemplate `json:"templates,omitempty"`
 }
 
 // Logs is process_logs.
@@ -83,12 +95,18 @@ var Logs = &tool.Def[LogsIn, LogsOut]{
 	Prepare: prepareLogs,
 	Run:     runLogs,
 	Stream:  streamLogs,
+	// A file is read where the user is, and its per-line answer may be far
+	// too big for one MCP message.
+	Local: func(in *LogsIn) bool { return in.File != "" },
 }
 
 // prepareLogs turns the CLI-only flags into the tool's input and parses
 // times where the user is: an age counts back from the CLI's now and a time
 // without a zone is in the user's zone, which the daemon may not share.
-func prepareLogs(in *LogsIn, _ string) error {
+func prepareLogs(in *LogsIn, cwd string) error {
+	if err := prepareInsightLogs(in, cwd); err != nil {
+		return err
+	}
 	if in.Last != "" {
 		if in.Since != "" {
 			return errors.New("--last and --since both give the start; use one")
@@ -120,6 +138,9 @@ func prepareLogs(in *LogsIn, _ string) error {
 	}
 	in.Err, in.Out = false, false
 	_, _, err := logsQuery(*in, now)
+	if in.File != "" && in.MaxLines == 0 {
+		in.MaxLines = -1 // run in this process (Local): every line's template
+	}
 	return err
 }
 
@@ -139,7 +160,7 @@ func parseAge(s string) (time.Duration, error) {
 // logsQuery checks an input and builds its query (without names), with the
 // answer's bounds.
 func logsQuery(in LogsIn, now time.Time) (logs.Query, bool, error) {
-	q := logs.Query{Lines: in.Lines, Levels: in.Level, Cursor: in.Cursor}
+	q := logs.Query{Lines: in.Lines, Levels: in.Level, Cursor: in.Cursor, Classify: logLevel}
 	var err error
 	if q.Streams, err = logs.ParseStream(in.Stream); err != nil {
 		return q, false, fmt.Errorf("stream: %w", err)
@@ -215,6 +236,12 @@ func LogNames(d *tool.Deps, target string) ([]string, error) {
 }
 
 func runLogs(ctx context.Context, d *tool.Deps, in LogsIn) (LogsOut, error) {
+	if insightMode(in) {
+		return runInsightLogs(ctx, d, in)
+	}
+	if in.Target == "" {
+		return LogsOut{}, errors.New("logs: say which process (name, id or all), or give a file")
+	}
 	q, _, err := logsQuery(in, time.Now())
 	if err != nil {
 		return LogsOut{}, fmt.Errorf("logs: %w", err)
@@ -245,6 +272,13 @@ const settleDelay = 300 * time.Millisecond
 // People (human output) get every line they asked for, a page at a time;
 // --json and --ai get the bounded answer with its cursor, as agents do.
 func streamLogs(ctx context.Context, in LogsIn, s tool.Stream[LogsIn, LogsOut], emit func(LogsOut) error) error {
+	if insightMode(in) { // one answer: nothing to page or follow
+		out, err := s.Call(ctx, in)
+		if err != nil {
+			return err
+		}
+		return emit(out)
+	}
 	follow := in.Follow || (!in.NoFollow && s.TTY)
 	if in.Until != "" {
 		if in.Follow {
@@ -349,6 +383,9 @@ type aiLogs struct {
 // "15:04:05 [name ][err] text": the name only when lines of several
 // processes mix, [err] on stderr lines.
 func (o LogsOut) AIValue() any {
+	if v, ok := o.insightAI(); ok {
+		return v
+	}
 	a := aiLogs{Lines: make([]string, 0, len(o.Lines)), Truncated: o.Truncated}
 	if o.Truncated {
 		a.Cursor = o.Cursor // without truncation it only serves polling
@@ -402,6 +439,9 @@ func sameDay(a, b time.Time) bool {
 // terminal and removed otherwise; the continuation records of a very long
 // line are joined back into one line.
 func (o LogsOut) WriteHuman(w io.Writer, opt render.Options) error {
+	if ok, err := o.writeInsightHuman(w, opt); ok {
+		return err
+	}
 	width := 0
 	for _, l := range o.Lines {
 		width = max(width, len(humanLabel(l)))

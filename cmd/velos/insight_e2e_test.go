@@ -81,6 +81,29 @@ func TestSummarySearchHealthOnKnownCounts(t *testing.T) {
 		t.Errorf("human summary:\n%s", human)
 	}
 
+	// velos logs --dedupe: the same counts; --level uses the full classifier
+	// (a stack frame on stderr is not an error line, the WARN lines on
+	// stderr are warnings).
+	var lo tools.LogsOut
+	if err := json.Unmarshal([]byte(e.MustRun("logs", "api", "--dedupe", "--json")), &lo); err != nil {
+		t.Fatal(err)
+	}
+	if len(lo.Dedupe) == 0 || lo.Dedupe[0].Text != "Connection refused to <*>" || lo.Dedupe[0].Count != 7 || lo.Dedupe[0].Level != "error" {
+		t.Errorf("--dedupe: %+v", lo.Dedupe)
+	}
+	if dd := e.MustRun("logs", "api", "--dedupe"); !strings.HasPrefix(dd, "[ERROR] Connection refused to <*> (x7, first: ") {
+		t.Errorf("--dedupe human:\n%s", dd)
+	}
+	if err := json.Unmarshal([]byte(e.MustRun("logs", "api", "--level", "error", "-n", "100", "--json")), &lo); err != nil {
+		t.Fatal(err)
+	}
+	if len(lo.Lines) != 8 || !strings.Contains(lo.Lines[7].Text, "ECONNREFUSED") {
+		t.Errorf("--level error: %d lines, want the 8 error lines: %+v", len(lo.Lines), lo.Lines)
+	}
+	if sum := e.MustRun("logs", "api", "--summary"); sum != human {
+		t.Errorf("logs --summary differs from summary:\n%s\n%s", sum, human)
+	}
+
 	// Search: the latest 3 of 7 matches, one line of context each side.
 	var so tools.SearchOut
 	if err := json.Unmarshal([]byte(e.MustRun("search", "api", "refused to", "--limit", "3", "-B", "1", "-A", "1", "--json")), &so); err != nil {

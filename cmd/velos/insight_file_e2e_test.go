@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/velos-pm/velos/core/insight"
+	"github.com/velos-pm/velos/internal/testenv"
+	"github.com/velos-pm/velos/tools"
+)
+
+// writeLog writes lines to a file in a temp dir and returns its path.
+func writeLog(t *testing.T, lines []string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "app.log")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// fileLogs is `velos logs --file` output as JSON.
+func fileLogs(t *testing.T, e *testenv.Env, args ...string) tools.LogsOut {
+	t.Helper()
+	var out tools.LogsOut
+	s := e.MustRun(append([]string{"logs", "--json"}, args...)...)
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, s)
+	}
+	return out
+}
+
+// TestLogsFileDedupeAndSummary: the spec's dedupe row and summary, with
+// counts known from the generated file, exactly.
+func TestLogsFileDedupeAndSummary(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	first := time.Date(2024, 1, 2, 10, 5, 3, 0, time.Local)
+	last := time.Date(2024, 1, 2, 10, 47, 22, 0, time.Local)
+	var lines []string
+	const refused = 10847
+	for i := 0; i < refused; i++ {
+		at := first.Add(time.Duration(int64(last.Sub(first)) * int64(i) / (refused - 1)))
+		lines = append(lines, at.Format("2006-01-02 15:04:05.000")+" ERROR Connection refused")
+		if i%100 == 0 {
+			lines = append(lines, at.Format("2006-01-02 15:04:05.000")+fmt.Sprintf(" WARN request %d took %dms", i, 900+i%50))
+		}
+		if i%1000 == 0 {
+			lines = append(lines, at.Format("2006-01-02 15:04:05.000")+" ERROR timeout calling payments after 30s")
+		}
+	}
+	lines = append(lines, last.Format("2006-01-02 15:04:05.000")+" ERROR Error: connect ECONNREFUSED 10.0.0.9:5432",
+		"    at Pool.connect (/app/src/db.js:42:11)", last.Format("2006-01-02 15:04:05.000")+" INFO bye")
+	path := writeLog(t, lines)
+
+	dd := e.MustRun("logs", "--file", path, "--dedupe")
+	if want := "[ERROR] Connection refused (x10847, first: 10:05:03, last: 10:47:22)\n"; !strings.HasPrefix(dd, want) {
+		t.Errorf("--dedupe starts\n%s\nwant\n%s", firstLines(dd, 3), want)
+	}
+	out := fileLogs(t, e, "--file", path, "--dedupe")
+	counts := map[string]int{}
+	for _, r := range out.Dedupe {
+		counts[r.Text] += r.Count
+	}
+	if counts["Connection refused"] != refused || counts["request <*> took <*>"] != 109 || counts["timeout calling payments after <*>"] != 11 {
+		t.Errorf("dedupe counts: %v", counts)
+	}
+
+	sum := e.MustRun("logs", "--file", path, "--summary")
+	// Problems first, by count; the error that appears only at the end is
+	// a new pattern after the warm-up: an anomaly.
+	want := `errors: 10859, warnings: 109, last_error: "Error: connect ECONNREFUSED 10.0.0.9:5432 at db.js:42", patterns: [{msg:"Connection refused", count:10847}, {msg:"request <*> took <*>", count:109}, {msg:"timeout calling payments after <*>", count:11}, {msg:"Error: connect ECONNREFUSED <*>", count:1}, {msg:"bye", count:1}]
+anomaly: new_error at 10:47:22`
+	if !strings.HasPrefix(sum, want) {
+		t.Errorf("--summary:\n%s\nwant prefix\n%s", sum, want)
+	}
+	if ai := e.MustRun("logs", "--file", path, "--summary", "--ai"); !strings.Contains(ai, `"errors":10859`) || !strings.Contains(ai, `"warnings":109`) {
+		t.Errorf("--summary --ai: %s", ai)
+	}
+}
+
+func firstLines(s string, n int) string {
+	ls := strings.SplitN(s, "\n", n+1)
+	return strings.Join(ls[:min(n, len(ls))], "\n")
+}
+
+// anomalyLog is 40 minutes of one error a minute among info lines, with
+// spike errors in minute 30 when spike > 0.
+func anomalyLog(spike int) []string {
+	t0 := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
+	var ls []string
+	for m := 0; m < 40; m++ {
+		base := t0.Add(time.Duration(m) * time.Minute)
+		for s := 0; s < 6; s++ {
+			ls = append(ls, base.Add(time.Duration(s*10)*time.Second).Format(time.RFC3339)+fmt.Sprintf(" INFO GET /items/%d 200", m*6+s))
+		}
+		ls = append(ls, base.Add(5*time.Second).Format(time.RFC3339)+" ERROR upstream timeout after 5000ms")
+		if m == 30 {
+			for i := 0; i < spike; i++ {
+				ls = append(ls, base.Add(time.Duration(i)*time.Second).Format(time.RFC3339)+fmt.Sprintf(" ERROR upstream timeout after %dms", 5000+i))
+			}
+		}
+	}
+	return ls
+}
+
+func TestLogsFileAnomalySpike(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	steady := fileLogs(t, e, "--file", writeLog(t, anomalyLog(0)), "--summary").Summary
+	if steady == nil || steady.Errors != 40 || len(steady.Anomalies) != 0 {
+		t.Errorf("steady 1 error/min: %+v", steady)
+	}
+	spiky := fileLogs(t, e, "--file", writeLog(t, anomalyLog(50)), "--summary").Summary
+	if spiky == nil || spiky.Errors != 90 || len(spiky.Anomalies) != 1 {
+		t.Fatalf("1/min with a 50/min spike: %+v", spiky)
+	}
+	a := spiky.Anomalies[0]
+	if a.Kind != string(insight.KindErrorSpike) || !a.At.Equal(time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)) || a.Count != 51 || a.Baseline != 1 {
+		t.Errorf("spike: %+v", a)
+	}
+}
+
+// TestLogsFilePerLine: one JSON object per input line, numbered from 1, the
+// variable parts as <*>; and bad input is refused.
+func TestLogsFilePerLine(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	var lines []string
+	for i := 0; i < 300; i++ {
+		switch i % 3 {
+		case 0:
+			lines = append(lines, fmt.Sprintf("user u%d logged in from 10.0.%d.%d", i, i%7, i%250))
+		case 1:
+			lines = append(lines, fmt.Sprintf("cache miss for key item:%d after %dms", i, i%90))
+		default:
+			lines = append(lines, "heartbeat ok")
+		}
+	}
+	path := writeLog(t, lines)
+	out := e.MustRun("logs", "--file", path, "--patterns", "--per-line", "--json")
+	rows := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(rows) != len(lines) {
+		t.Fatalf("%d output lines for %d input lines", len(rows), len(lines))
+	}
+	want := []string{"user <*> logged in from <*>", "cache miss for key item:<*> after <*>", "heartbeat ok"}
+	for i, r := range rows {
+		var lt struct {
+			Line     int    `json:"line"`
+			Template string `json:"template"`
+		}
+		if err := json.Unmarshal([]byte(r), &lt); err != nil {
+			t.Fatalf("line %d: %v: %s", i+1, err, r)
+		}
+		if lt.Line != i+1 || lt.Template != want[i%3] {
+			t.Fatalf("row %d = %+v, want line %d template %q", i, lt, i+1, want[i%3])
+		}
+	}
+	// Without --json: the patterns with counts.
+	if h := e.MustRun("logs", "--file", path, "--patterns"); !strings.Contains(h, "heartbeat ok") || !strings.Contains(h, "100") {
+		t.Errorf("--patterns: %s", h)
+	}
+	for _, bad := range [][]string{{"logs", "--file", filepath.Join(t.TempDir(), "missing.log"), "--summary"},
+		{"logs", "--file", t.TempDir(), "--summary"}, {"logs", "--file", path, "--per-line"}} {
+		if r := e.Run(bad...); r.Code == 0 || r.Stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q", bad, r.Code, r.Stderr)
+		}
+	}
+}
+
+// TestLoghubGAThroughCLI runs each Loghub 2k dataset's messages through
+// `velos logs --file … --patterns --per-line --json` and checks that the
+// grouping accuracy is the library's (insight.Templates on the same lines).
+// The datasets (research-only licence) stay outside the repository.
+func TestLoghubGAThroughCLI(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(testenv.Root(), "..", "shared", "datasets", "loghub")
+	if d := os.Getenv("VELOS_DATASETS"); d != "" {
+		dir = filepath.Join(d, "loghub")
+	}
+	meta, err := os.ReadFile(filepath.Join(dir, "datasets.json"))
+	if err != nil {
+		t.Skipf("Loghub datasets not found in %s (set VELOS_DATASETS): %v", dir, err)
+	}
+	var m struct {
+		Datasets map[string]struct {
+			Files struct {
+				Log         string `json:"log"`
+				GroundTruth string `json:"ground_truth"`
+			} `json:"files"`
+			HeaderRegex string `json:"header_regex"`
+		} `json:"datasets"`
+	}
+	if err := json.Unmarshal(meta, &m); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for n := range m.Datasets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	e := testenv.New(t)
+	var sum float64
+	var report strings.Builder
+	for _, n := range names {
+		d := m.Datasets[n]
+		re := regexp.MustCompile(d.HeaderRegex)
+		raw, err := os.ReadFile(filepath.Join(dir, d.Files.Log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var contents []string
+		for _, l := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
+			sm := re.FindStringSubmatch(strings.TrimSpace(l))
+			if sm == nil {
+				t.Fatalf("%s: header regex does not match %q", n, l)
+			}
+			contents = append(contents, sm[re.SubexpIndex("Content")])
+		}
+		truth := loghubTruth(t, filepath.Join(dir, d.Files.GroundTruth))
+		path := writeLog(t, contents)
+		out := e.MustRun("logs", "--file", path, "--patterns", "--per-line", "--json")
+		var cli []string
+		sc := bufio.NewScanner(strings.NewReader(out))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var lt insight.LineTemplate
+			if err := json.Unmarshal(sc.Bytes(), &lt); err != nil {
+				t.Fatalf("%s: %v", n, err)
+			}
+			cli = append(cli, lt.Template)
+		}
+		gaCLI, gaLib := ga(cli, truth), ga(insight.Templates(contents), truth)
+		fmt.Fprintf(&report, "%-10s %.3f %.3f\n", n, gaCLI, gaLib)
+		if gaCLI != gaLib || len(cli) != len(contents) {
+			t.Errorf("%s: GA through the CLI %.3f (%d lines), library %.3f (%d lines)", n, gaCLI, len(cli), gaLib, len(contents))
+		}
+		sum += gaCLI
+	}
+	t.Logf("dataset    GA(cli) GA(lib)\n%saverage    %.3f", report.String(), sum/float64(len(names)))
+}
+
+func loghubTruth(t *testing.T, path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var truth []string
+	for _, r := range recs[1:] {
+		truth = append(truth, r[len(r)-1])
+	}
+	return truth
+}
+
+// ga is grouping accuracy (Zhu et al. 2019): a line counts when its
+// predicted group holds exactly the lines of its true group.
+func ga(pred, truth []string) float64 {
+	if len(pred) != len(truth) {
+		return 0
+	}
+	groups := map[string][]int{}
+	for i, p := range pred {
+		groups[p] = append(groups[p], i)
+	}
+	size := map[string]int{}
+	for _, tr := range truth {
+		size[tr]++
+	}
+	ok := 0
+	for _, idx := range groups {
+		tr := truth[idx[0]]
+		same := len(idx) == size[tr]
+		for _, i := range idx {
+			same = same && truth[i] == tr
+		}
+		if same {
+			ok += len(idx)
+		}
+	}
+	return float64(ok) / float64(len(pred))
+}

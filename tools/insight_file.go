@@ -1,0 +1,198 @@
+package tools
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/velos-pm/velos/core/insight"
+	"github.com/velos-pm/velos/core/logs"
+)
+
+// The insight engine on any log file (velos logs --file PATH): the same
+// digest, dedupe and patterns as for a managed process, and the template of
+// every line.
+//
+// A file's lines carry no arrival time, so each line gets the timestamp it
+// starts with, when it starts with one in a common shape (RFC 3339 and
+// "2006-01-02 15:04:05[.000|,000]" with or without a zone, "2006/01/02
+// 15:04:05", each optionally in brackets, and syslog's "Jan _2 15:04:05");
+// a line without one (a stack frame, a message without a stamp) gets the
+// time of the line before it, and lines before the first stamp the file's
+// modification time. Times without a zone are local. Anomalies per minute
+// therefore need stamped lines; a file without any stamps has none.
+
+// maxFileLine bounds one line of a file read by the engine.
+const maxFileLine = 16 << 20
+
+var (
+	isoStamp    = regexp.MustCompile(`^\[?(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2})?`)
+	syslogStamp = regexp.MustCompile(`^\[?([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}:\d{2}:\d{2})`)
+)
+
+// leadingTime parses the timestamp a line starts with; year is used for
+// stamps that lack one (syslog).
+func leadingTime(s string, year int) (time.Time, bool) {
+	if len(s) < 15 {
+		return time.Time{}, false
+	}
+	if c := s[0]; c >= '0' && c <= '9' || c == '[' && len(s) > 1 && s[1] >= '0' && s[1] <= '9' {
+		m := isoStamp.FindStringSubmatch(s)
+		if m == nil {
+			return time.Time{}, false
+		}
+		v := m[1] + "-" + m[2] + "-" + m[3] + " " + m[4]
+		if m[5] != "" {
+			v += "." + m[5]
+		}
+		zone := m[6]
+		if zone == "" {
+			t, err := time.ParseInLocation("2006-01-02 15:04:05.999999999", v, time.Local)
+			return t, err == nil
+		}
+		if zone != "Z" && !strings.Contains(zone, ":") {
+			zone = zone[:3] + ":" + zone[3:]
+		}
+		t, err := time.Parse("2006-01-02 15:04:05.999999999Z07:00", v+zone)
+		return t, err == nil
+	}
+	m := syslogStamp.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation("Jan 2 15:04:05 2006", fmt.Sprintf("%s %s %s %d", m[1], m[2], m[3], year), time.Local)
+	return t, err == nil
+}
+
+// readFile calls fn for each line of the file at path, with its time (see
+// above), reading it as a stream: memory does not grow with the file.
+func readFile(ctx context.Context, path string, fn func(n int, l insight.Line) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory, not a log file", path)
+	}
+	last := fi.ModTime()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), maxFileLine)
+	n := 0
+	for sc.Scan() {
+		n++
+		if n%65536 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		text := strings.TrimSuffix(sc.Text(), "\r")
+		if strings.IndexByte(text, 0x1b) >= 0 {
+			text = logs.StripANSI(text)
+		}
+		if t, ok := leadingTime(text, last.Year()); ok {
+			last = t
+		}
+		if err := fn(n, insight.Line{Time: last, Stream: "out", Text: text}); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("%s: line %d is longer than %d MiB", path, n+1, maxFileLine>>20)
+		}
+		return err
+	}
+	return nil
+}
+
+// analyzeFile feeds the lines of path in [since, until) to a new Analyzer.
+func analyzeFile(ctx context.Context, path string, since, until time.Time) (*insight.Analyzer, error) {
+	a := insight.NewAnalyzer(insight.Options{Source: path, StderrUnknown: true})
+	err := readFile(ctx, path, func(_ int, l insight.Line) error {
+		if inRange(l.Time, since, until) {
+			a.Add(l)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	a.Flush()
+	return a, nil
+}
+
+// fileSummary is the digest of a file's lines in [since, until).
+func fileSummary(ctx context.Context, path string, since, until time.Time) (LogSummary, error) {
+	a, err := analyzeFile(ctx, path, since, until)
+	if err != nil {
+		return LogSummary{}, err
+	}
+	return digestSummary(path, a, since, until, []RestartEntry{}), nil
+}
+
+// perLine returns the template of every line of path, numbered from 1. The
+// templates are mined over the whole file at once (insight.Templates), so
+// the file's lines are held in memory.
+func perLine(ctx context.Context, path string) ([]insight.LineTemplate, error) {
+	var lines []string
+	err := readFile(ctx, path, func(_ int, l insight.Line) error {
+		lines = append(lines, l.Text)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return insight.PerLine(lines), nil
+}
+
+// DedupeRow is one group of lines that are equal once their variable parts
+// are masked.
+type DedupeRow struct {
+	Level string `json:"level" col:"LEVEL" ai:"lvl"`
+	// Text is the masked message, or for a single line the line's message.
+	Text  string    `json:"text" col:"TEXT"`
+	Count int       `json:"count" col:"COUNT" ai:"n"`
+	First time.Time `json:"first" col:"FIRST"`
+	Last  time.Time `json:"last" col:"LAST"`
+}
+
+// String is the row as people read it (see insight.Row.String):
+//
+//	[ERROR] Connection refused (x10847, first: 10:05:03, last: 10:47:22)
+func (r DedupeRow) String() string {
+	lvl, _ := insight.ParseLevel(r.Level)
+	return insight.Row{Text: r.Text, Example: r.Text, Count: r.Count, First: r.First.Local(), Last: r.Last.Local(), Level: lvl}.String()
+}
+
+// dedupeRows converts an analyzer's rows, most frequent first.
+func dedupeRows(a *insight.Analyzer, n int) []DedupeRow {
+	rows := a.Rows(n)
+	out := make([]DedupeRow, 0, len(rows))
+	for _, r := range rows {
+		text := r.Text
+		if r.Count <= 1 {
+			text = r.Example
+		}
+		out = append(out, DedupeRow{Level: strings.ToLower(r.Level.String()), Text: clip(text, maxMsg), Count: r.Count, First: r.First, Last: r.Last})
+	}
+	return out
+}
+
+// writeRows prints dedupe rows one per line, as people read them.
+func writeRows(w io.Writer, rows []DedupeRow) error {
+	var b strings.Builder
+	for _, r := range rows {
+		b.WriteString(r.String() + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
