@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -38,13 +40,72 @@ func (m monitCmd) Run(home daemon.Home, t *tool.Term) error {
 	if err != nil {
 		return err
 	}
-	model := newMonit(&client{home: home, exe: exe}, m.Interval)
+	c := &monitCaller{c: &client{home: home, exe: exe}}
+	defer c.close()
+	model := newMonit(c, m.Interval)
 	// Fail before taking over the terminal when the daemon cannot be reached.
 	if msg := model.fetch(); msg.err != nil {
 		return msg.err
 	}
 	_, err = tea.NewProgram(model, tea.WithOutput(t.Out)).Run()
 	return err
+}
+
+// monitCaller keeps one MCP session with the daemon for the whole dashboard
+// (two calls a second need no new connection each). The first open starts
+// the daemon if needed, like any command; after the daemon went away the
+// session is reopened on the next call without starting one, so a dashboard
+// left open does not bring back a daemon someone just killed.
+type monitCaller struct {
+	c *client
+
+	mu     sync.Mutex
+	s      tool.Session
+	opened bool
+}
+
+func (m *monitCaller) Call(ctx context.Context, t tool.Info, args any) (json.RawMessage, error) {
+	s, err := m.session(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.Call(ctx, t, args)
+	if errors.Is(err, errDaemon) {
+		m.mu.Lock()
+		if m.s == s {
+			m.s = nil
+		}
+		m.mu.Unlock()
+		s.Close()
+	}
+	return raw, err
+}
+
+func (m *monitCaller) session(ctx context.Context, t tool.Info) (tool.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.s != nil {
+		return m.s, nil
+	}
+	t.NoAutostart = m.opened
+	s, err := m.c.Open(ctx, t)
+	if errors.Is(err, errNothingToDo) {
+		return nil, fmt.Errorf("%w: not running (velos kill?); velos list starts it again", errDaemon)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.s, m.opened = s, true
+	return s, nil
+}
+
+func (m *monitCaller) close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.s != nil {
+		m.s.Close()
+		m.s = nil
+	}
 }
 
 // monitHistory is how many refreshes the sparklines show.

@@ -230,7 +230,9 @@ func TestMonitRealDaemonRestart(t *testing.T) {
 	e := testenv.New(t)
 	e.MustRun("start", "sleep", "--name", "one", "--", "300")
 	e.MustRun("start", "sleep", "--name", "two", "--", "300")
-	m := newMonit(&client{home: daemon.Home{Dir: e.Home}, exe: e.Bin}, time.Second)
+	c := &monitCaller{c: &client{home: daemon.Home{Dir: e.Home}, exe: e.Bin}}
+	defer c.close()
+	m := newMonit(c, time.Second)
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	m.Update(m.fetch())
 	if len(m.procs) != 2 || m.procs[1].Memory <= 0 {
@@ -246,5 +248,26 @@ func TestMonitRealDaemonRestart(t *testing.T) {
 	}
 	if d := describeOne(t, e, "one"); len(d.History) != 0 {
 		t.Fatalf("one was restarted too: %+v", d.History)
+	}
+
+	// The daemon killed under the dashboard: an error on screen, and no
+	// daemon started again behind the user's back.
+	e.MustRun("kill")
+	// kill answers before the daemon has finished stopping and closed
+	// its sessions; the deadline bounds that.
+	var last error
+	waitFor(t, "the daemon's session to end", 10*time.Second, func() bool {
+		last = m.fetch().err
+		return last != nil
+	})
+	if !errors.Is(last, errDaemon) {
+		t.Fatalf("fetch after kill: %v", last)
+	}
+	m.Update(m.fetch())
+	if !strings.Contains(m.View().Content, "error: daemon") {
+		t.Errorf("view after kill:\n%s", m.View().Content)
+	}
+	if _, err := os.Stat(filepath.Join(e.Home, "velos.sock")); err == nil {
+		t.Fatal("the dashboard started a daemon again")
 	}
 }
