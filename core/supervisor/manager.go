@@ -75,7 +75,12 @@ type Manager struct {
 	mu     sync.Mutex
 	procs  []*Process // by id
 	nextID int
+	closed bool // Shutdown has begun: nothing starts any more
 }
+
+// ErrClosed is returned by operations that would start a process once the
+// Manager is shutting down.
+var ErrClosed = errors.New("the daemon is shutting down")
 
 // ErrUnknown is returned when a target names no process.
 var ErrUnknown = errors.New("unknown process")
@@ -113,10 +118,28 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 		return nil, fmt.Errorf("start: %w", err)
 	}
 	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("start %s: %w", spec.Name, ErrClosed)
+	}
 	for _, p := range m.procs {
 		if p.spec.Name == spec.Name {
 			m.mu.Unlock()
 			return nil, fmt.Errorf("start %s: %w (id %d); restart or delete it, or pick another --name", spec.Name, ErrExists, p.id)
+		}
+	}
+	// Instances log as name-i: a process must not take a log name already
+	// used, or two of them would write into one file.
+	taken := map[string]string{}
+	for _, p := range m.procs {
+		in := p.info()
+		taken[in.LogName()] = in.Name
+	}
+	for i := 0; i < spec.Instances; i++ {
+		ln := Info{Name: spec.Name, Instance: i, Spec: spec}.LogName()
+		if other, ok := taken[ln]; ok {
+			m.mu.Unlock()
+			return nil, fmt.Errorf("start %s: its log name %q is taken by process %s; pick another --name", spec.Name, ln, other)
 		}
 	}
 	if _, err := strconv.Atoi(spec.Name); err == nil || spec.Name == "all" {
@@ -212,7 +235,11 @@ func (m *Manager) Stop(ctx context.Context, target string) ([]Info, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stop: %w", err)
 	}
-	return m.each(ps, func(p *Process) error { return p.stop(ctx) })
+	return m.each(ps, func(p *Process) error {
+		p.op.Lock()
+		defer p.op.Unlock()
+		return p.stop(ctx)
+	})
 }
 
 // Restart stops the target's processes and starts them again, recording cause.
@@ -225,6 +252,17 @@ func (m *Manager) Restart(ctx context.Context, target string, cause Cause) ([]In
 }
 
 func (m *Manager) restart(ctx context.Context, p *Process, cause Cause) error {
+	p.op.Lock()
+	defer p.op.Unlock()
+	if p.deleted {
+		return fmt.Errorf("restart %s: %w (deleted meanwhile)", p.info().Name, ErrUnknown)
+	}
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return fmt.Errorf("restart %s: %w", p.info().Name, ErrClosed)
+	}
 	if err := p.stop(ctx); err != nil {
 		return err
 	}
@@ -276,7 +314,12 @@ func (m *Manager) Delete(ctx context.Context, target string) ([]Info, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delete: %w", err)
 	}
-	infos, err := m.each(ps, func(p *Process) error { return p.stop(ctx) })
+	infos, err := m.each(ps, func(p *Process) error {
+		p.op.Lock()
+		defer p.op.Unlock()
+		p.deleted = true
+		return p.stop(ctx)
+	})
 	m.remove(ps)
 	for _, in := range infos {
 		m.emit(Event{Kind: EventDeleted, ID: in.ID, Name: in.Name})
@@ -318,9 +361,14 @@ func (m *Manager) List() []Info {
 // Shutdown stops every process and waits for all supervision to end.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
+	m.closed = true
 	ps := append([]*Process(nil), m.procs...)
 	m.mu.Unlock()
-	_, err := m.each(ps, func(p *Process) error { return p.stop(ctx) })
+	_, err := m.each(ps, func(p *Process) error {
+		p.op.Lock()
+		defer p.op.Unlock()
+		return p.stop(ctx)
+	})
 	m.wg.Wait()
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -208,5 +209,85 @@ func TestStartErrors(t *testing.T) {
 	}
 	if _, err := m.Resolve("nope"); err == nil || !strings.Contains(err.Error(), "known: a") {
 		t.Fatalf("unknown: %v", err)
+	}
+}
+
+// children counts live processes whose command line is exactly args.
+func children(args ...string) int {
+	want := strings.Join(args, "\x00") + "\x00"
+	ents, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && string(b) == want && !zombie(pid) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestConcurrentRestartsLeaveOneChild(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	if _, err := m.Start(Spec{Name: "one", Command: []string{"sleep", "917.3"}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = m.Restart(context.Background(), "one", CauseManual)
+		}()
+	}
+	wg.Add(1)
+	go func() { // a delete racing the restarts must win for good
+		defer wg.Done()
+		time.Sleep(5 * time.Millisecond)
+		_, _ = m.Delete(context.Background(), "one")
+	}()
+	wg.Wait()
+	if n := children("sleep", "917.3"); n != 0 || len(m.List()) != 0 {
+		t.Fatalf("after restarts and a delete: %d children alive, %d listed; want none", n, len(m.List()))
+	}
+}
+
+func TestConcurrentRestartsKeepExactlyOne(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	if _, err := m.Start(Spec{Name: "two", Command: []string{"sleep", "917.4"}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := m.Restart(context.Background(), "two", CauseManual); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := children("sleep", "917.4"); n != 1 {
+		t.Fatalf("%d children after 6 concurrent restarts, want 1", n)
+	}
+	if in := m.List()[0]; in.Restarts != 6 || in.Status != Online {
+		t.Fatalf("after restarts: %+v", in)
+	}
+}
+
+func TestLogNamesNeverCollide(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	if _, err := m.Start(Spec{Name: "api", Instances: 2, Command: []string{"sleep", "30"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Start(Spec{Name: "api-1", Command: []string{"sleep", "30"}}); err == nil || !strings.Contains(err.Error(), `log name "api-1" is taken by process api`) {
+		t.Fatalf("colliding log name: %v", err)
 	}
 }

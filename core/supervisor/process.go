@@ -76,6 +76,11 @@ type Process struct {
 	id       int
 	instance int
 
+	// op serialises the operations asked for from outside — stop, restart,
+	// delete — so two restarts at once cannot start two children.
+	op      sync.Mutex
+	deleted bool // guarded by op: a deleted process is never launched again
+
 	mu        sync.Mutex
 	spec      Spec
 	status    Status
@@ -264,12 +269,13 @@ func (p *Process) supervise(wait func()) {
 
 		p.mu.Lock()
 		e := *p.lastExit
+		name := p.spec.Name // p.spec may be swapped by Update once unlocked
 		p.pid, p.pgid = 0, 0
 		if p.stopping {
 			p.status, p.reason = Stopped, ""
 			close(p.done)
 			p.mu.Unlock()
-			p.m.emit(Event{Kind: EventStopped, ID: p.id, Name: p.spec.Name, Exit: &e})
+			p.m.emit(Event{Kind: EventStopped, ID: p.id, Name: name, Exit: &e})
 			return
 		}
 		d, h := Decide(p.spec, e, p.m.now(), p.decisions)
@@ -278,14 +284,14 @@ func (p *Process) supervise(wait func()) {
 			p.status, p.reason = d.Status, d.Reason
 			close(p.done)
 			p.mu.Unlock()
-			p.m.emit(Event{Kind: EventExited, ID: p.id, Name: p.spec.Name, Exit: &e, Reason: d.Reason})
+			p.m.emit(Event{Kind: EventExited, ID: p.id, Name: name, Exit: &e, Reason: d.Reason})
 			return
 		}
 		p.status = Waiting
 		p.nextStart = p.m.now().Add(d.Delay)
 		wake := p.wake
 		p.mu.Unlock()
-		p.m.emit(Event{Kind: EventCrashed, ID: p.id, Name: p.spec.Name, Exit: &e, Delay: d.Delay})
+		p.m.emit(Event{Kind: EventCrashed, ID: p.id, Name: name, Exit: &e, Delay: d.Delay})
 
 		if d.Delay > 0 {
 			t := time.NewTimer(d.Delay)
