@@ -103,7 +103,9 @@ func parseFileName(base string) (fileEntry, bool) {
 	}
 	rest = strings.TrimSuffix(rest, ".log")
 	e.seq = seqCurrent
-	if i := strings.LastIndexByte(rest, '.'); i >= 0 {
+	// A rotation number follows "-out." or "-err."; any other dot belongs to
+	// the process name (api.v2-out.log is api.v2's current file).
+	if i := strings.LastIndexByte(rest, '.'); i >= 0 && (strings.HasSuffix(rest[:i], "-out") || strings.HasSuffix(rest[:i], "-err")) {
 		n, err := strconv.ParseInt(rest[i+1:], 10, 64)
 		if err != nil || n < 0 {
 			return e, false
