@@ -229,12 +229,14 @@ func scalar(v reflect.Value, format string, human bool) (any, bool) {
 	return nil, false
 }
 
-func isZero(x any) bool {
+// isZero reports a value --ai leaves out. A humanised zero ("0s", "0B",
+// "0%") counts only for a field with a fmt tag: "0" in a user's string is data.
+func isZero(x any, format string) bool {
 	switch y := x.(type) {
 	case nil:
 		return true
 	case string:
-		return y == "" || y == "0" || y == "0%" || y == "0s" || y == "0B"
+		return y == "" || (format != "" && (y == "0" || y == "0%" || y == "0s" || y == "0B"))
 	case int64:
 		return y == 0
 	case uint64:
@@ -254,7 +256,7 @@ func isZero(x any) bool {
 // aiValue converts v for --ai output; nil means "leave out".
 func aiValue(v reflect.Value, format string) any {
 	if s, ok := scalar(v, format, false); ok {
-		if isZero(s) {
+		if isZero(s, format) {
 			return nil
 		}
 		return s
@@ -282,7 +284,7 @@ func aiValue(v reflect.Value, format string) any {
 		m := map[string]any{}
 		iter := v.MapRange()
 		for iter.Next() {
-			if x := aiValue(iter.Value(), ""); x != nil {
+			if x := aiElem(iter.Value(), ""); x != nil {
 				m[fmt.Sprint(iter.Key().Interface())] = x
 			}
 		}
@@ -296,7 +298,7 @@ func aiValue(v reflect.Value, format string) any {
 		}
 		var out []any
 		for i := 0; i < v.Len(); i++ {
-			x := aiValue(v.Index(i), format)
+			x := aiElem(v.Index(i), format)
 			if x == nil {
 				x = map[string]any{}
 			}
@@ -305,6 +307,15 @@ func aiValue(v reflect.Value, format string) any {
 		return out
 	}
 	return nil
+}
+
+// aiElem converts a list item or map value: a scalar stays as it is, zero or
+// not (an argument "0" or an env value "" is data, not a default).
+func aiElem(v reflect.Value, format string) any {
+	if x, ok := scalar(v, format, false); ok && x != nil {
+		return x
+	}
+	return aiValue(v, format)
 }
 
 // aiField is aiValue that honours the keep option.

@@ -108,3 +108,20 @@ func TestUnits(t *testing.T) {
 		}
 	}
 }
+
+func TestAIKeepsData(t *testing.T) {
+	type out struct {
+		Command []string          `json:"command"`
+		Env     map[string]string `json:"env"`
+		Note    string            `json:"note"`
+		Up      int64             `json:"up" fmt:"ms"`
+	}
+	got, err := AIString(out{Command: []string{"app", "--workers", "0", ""}, Env: map[string]string{"DEBUG": "0", "EMPTY": ""}, Note: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"command":["app","--workers","0",""],"env":{"DEBUG":"0","EMPTY":""},"note":"0"}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
