@@ -114,11 +114,12 @@ func readFile(ctx context.Context, path string, fn func(n int, l insight.Line) e
 	return nil
 }
 
-// analyzeFile feeds the lines of path in [since, until) to a new Analyzer.
-func analyzeFile(ctx context.Context, path string, since, until time.Time) (*insight.Analyzer, error) {
-	a := insight.NewAnalyzer(insight.Options{Source: path, StderrUnknown: true})
+// analyzeFile feeds the lines of path in [since, until) that match grep
+// (when set) to a new Analyzer.
+func analyzeFile(ctx context.Context, path string, since, until time.Time, grep *regexp.Regexp) (*insight.Analyzer, error) {
+	a := insight.NewAnalyzer(insight.Options{Source: path})
 	err := readFile(ctx, path, func(_ int, l insight.Line) error {
-		if inRange(l.Time, since, until) {
+		if inRange(l.Time, since, until) && (grep == nil || grep.MatchString(l.Text)) {
 			a.Add(l)
 		}
 		return nil
@@ -128,15 +129,6 @@ func analyzeFile(ctx context.Context, path string, since, until time.Time) (*ins
 	}
 	a.Flush()
 	return a, nil
-}
-
-// fileSummary is the digest of a file's lines in [since, until).
-func fileSummary(ctx context.Context, path string, since, until time.Time) (LogSummary, error) {
-	a, err := analyzeFile(ctx, path, since, until)
-	if err != nil {
-		return LogSummary{}, err
-	}
-	return digestSummary(path, a, since, until, []RestartEntry{}), nil
 }
 
 // perLine returns the template of every line of path, numbered from 1. The

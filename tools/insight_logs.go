@@ -103,17 +103,10 @@ func runInsightLogs(ctx context.Context, d *tool.Deps, in LogsIn) (LogsOut, erro
 			out.Templates = ts
 			return out, nil
 		}
-		a := insight.NewAnalyzer(insight.Options{Source: in.File})
-		err := readFile(ctx, in.File, func(_ int, l insight.Line) error {
-			if inRange(l.Time, since, until) && (grep == nil || grep.MatchString(l.Text)) {
-				a.Add(l)
-			}
-			return nil
-		})
+		a, err := analyzeFile(ctx, in.File, since, until, grep)
 		if err != nil {
 			return LogsOut{}, fmt.Errorf("logs: %w", err)
 		}
-		a.Flush()
 		return engineAnswer(out, in, a, in.File, since, until, []RestartEntry{}, top), nil
 	}
 	infos, err := targetInfos(d, in.Target)
