@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -361,4 +362,30 @@ func normalizeUptime(s string) string {
 	}
 	j := strings.IndexByte(s[i+6:], '"')
 	return s[:i] + s[i+6+j+1:]
+}
+
+func TestConcurrentFirstCallsShareOneDaemon(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	results := make(chan testenv.Result, 6)
+	for i := 0; i < 6; i++ {
+		go func() { results <- e.Run("list") }()
+	}
+	for i := 0; i < 6; i++ {
+		if r := <-results; r.Code != 0 {
+			t.Errorf("a first call failed: exit %d: %s", r.Code, r.Stderr)
+		}
+	}
+}
+
+func TestLongHomeIsAClearError(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	long := e.Home + "/" + strings.Repeat("d", 120)
+	cmd := exec.Command(e.Bin, "list")
+	cmd.Env = append(os.Environ(), "VELOS_HOME="+long)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "use a shorter VELOS_HOME") {
+		t.Fatalf("long VELOS_HOME: %v: %s", err, out)
+	}
 }

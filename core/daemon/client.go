@@ -29,6 +29,16 @@ func Dial(h Home, autostart bool, exe string) (net.Conn, error) {
 	if err := h.Ensure(); err != nil {
 		return nil, err
 	}
+	// Clients that find no daemon at the same moment take turns: the first
+	// starts one, the others then find it listening.
+	unlock, err := lockSpawn(h)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if c, err := net.Dial("unix", h.Socket()); err == nil {
+		return c, nil
+	}
 	if err := spawn(h, exe); err != nil {
 		// Another client may have started one at the same moment: it is
 		// listening by now, or the error stands.

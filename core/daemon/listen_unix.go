@@ -53,6 +53,10 @@ func (l *Lock) Release() error {
 // is replaced.
 func (l *Lock) Listen() (net.Listener, error) {
 	path := l.h.Socket()
+	// sun_path holds 108 bytes on Linux, 104 on macOS, the NUL included.
+	if len(path) > 103 {
+		return nil, fmt.Errorf("socket path %s is %d bytes, longer than a unix socket allows (103): use a shorter VELOS_HOME", path, len(path))
+	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
 	}
