@@ -350,6 +350,11 @@ func textValue(f field, text string) (*value, error) {
 }
 
 func setEnv(p *Process, keyPath string, parts []string, text string) error {
+	// The variable's name is checked as in a file: config_set must not store
+	// what a file would refuse.
+	if err := checkEnvName(parts[len(parts)-1]); len(parts) > 1 && err != nil {
+		return &Problem{Key: keyPath, Msg: err.Error()}
+	}
 	switch {
 	case len(parts) == 2 && parts[1] != "":
 		if _, isProfile := p.EnvProfiles[parts[1]]; isProfile {

@@ -139,7 +139,6 @@ func TestFormatRoundTrip(t *testing.T) {
 func TestTagsWorkForKongAndJSONSchema(t *testing.T) {
 	var cli struct {
 		Start struct {
-			Target  string  `arg:"" optional:""`
 			Process Process `embed:""`
 		} `cmd:""`
 	}
@@ -147,13 +146,14 @@ func TestTagsWorkForKongAndJSONSchema(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kong.New: %v", err)
 	}
-	_, err = parser.Parse([]string{"start", "app.js", "-i", "max", "--max-memory", "1G", "--env", "A=1", "--env", "B=2",
-		"--args=--port", "--args", "3000", "--watch", "--watch-ignore", "a,b", "--mode", "cluster", "--restart-factor", "1.5"})
+	_, err = parser.Parse([]string{"start", "app.js", "-i", "max", "--max-memory", "1G",
+		"--watch", "--watch-ignore", "a,b", "--mode", "cluster", "--restart-factor", "1.5", "--", "--port", "3000"})
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
 	p := cli.Start.Process
-	want := Process{Instances: "max", MaxMemory: "1G", Env: map[string]string{"A": "1", "B": "2"},
+	// env has no flag of its own: velos start's --env takes KEY=VALUE or a profile name.
+	want := Process{Script: "app.js", Instances: "max", MaxMemory: "1G",
 		Args: []string{"--port", "3000"}, Watch: true, WatchIgnore: []string{"a", "b"}, Mode: "cluster", RestartFactor: 1.5}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("flags =\n%+v\nwant\n%+v", p, want)
@@ -173,5 +173,19 @@ func TestTagsWorkForKongAndJSONSchema(t *testing.T) {
 	}
 	if len(s.Required) != 0 {
 		t.Errorf("schema requires %v", s.Required)
+	}
+}
+
+func TestSetKeyRefusesWhatAFileRefuses(t *testing.T) {
+	for _, c := range []struct{ key, val, want string }{
+		{"env.prod.A=B", "1", "not a valid environment variable name"},
+		{"env.X\x00Y", "1", "not a valid environment variable name"},
+		{"instances", "1000000", "above the limit of 1024"},
+	} {
+		var p Process
+		err := SetKey(&p, c.key, c.val)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("SetKey(%q, %q) = %v; want %q", c.key, c.val, err, c.want)
+		}
 	}
 }

@@ -121,6 +121,9 @@ func enumCheck(s string, allowed ...string) error {
 	return errors.New(msg)
 }
 
+// MaxInstances bounds the instances key.
+const MaxInstances = 1024
+
 // parseInstances reads the instances key: "" (one), a number ≥ 0, or "max"
 // (one per CPU, as given by ncpu).
 func parseInstances(s string, ncpu int) (int, error) {
@@ -136,6 +139,9 @@ func parseInstances(s string, ncpu int) (int, error) {
 	}
 	if n < 0 {
 		return 0, fmt.Errorf("%d is negative (want a number ≥ 0 or \"max\")", n)
+	}
+	if n > MaxInstances { // a typo must not become a fork bomb
+		return 0, fmt.Errorf("%d is above the limit of %d", n, MaxInstances)
 	}
 	return n, nil
 }
