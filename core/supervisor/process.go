@@ -201,6 +201,10 @@ func (p *Process) spawn() (wait func(), err error) {
 		e := exitOf(cmd.ProcessState, err)
 		// Whatever the leader left behind in its group goes with it: no orphans.
 		killGroup(cmd.Process.Pid)
+		// From here the group id may be reused: stop must not signal it.
+		p.mu.Lock()
+		p.pgid = 0
+		p.mu.Unlock()
 		drain(outDone, errDone)
 		outR.Close()
 		errR.Close()
