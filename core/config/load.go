@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -141,6 +142,8 @@ func Parse(name string, data []byte) (*File, error) {
 		return nil, fmt.Errorf("config %s: %w", name, err)
 	}
 	f := &File{Path: name, Dir: dir}
+	// Editors on Windows save UTF-8 with a byte-order mark; TOML has no use for it.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	probs := f.parse(data)
 	if len(probs) == 0 {
 		// Safety net: go-toml's own decoder knows every TOML rule; if our

@@ -189,3 +189,10 @@ func TestSetKeyRefusesWhatAFileRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestByteOrderMarkIsIgnored(t *testing.T) {
+	f, err := Parse("bom.toml", []byte("\xef\xbb\xbf[process.api]\nscript = \"sleep\"\n"))
+	if err != nil || len(f.Processes) != 1 || f.Processes[0].Name != "api" {
+		t.Fatalf("config with a BOM: %v %+v", err, f)
+	}
+}
