@@ -62,7 +62,7 @@ type Deps struct {
 	// Cron runs cron_restart schedules; nil where nothing schedules (tests,
 	// the CLI's own process).
 	Cron *schedule.Scheduler
-	Log   *slog.Logger
+	Log  *slog.Logger
 	// Shutdown asks the daemon to stop after the current call has answered.
 	Shutdown func()
 	// Version of the daemon answering.
