@@ -21,6 +21,7 @@ import (
 	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/core/trace"
+	"github.com/velos-pm/velos/prompts"
 	"github.com/velos-pm/velos/render"
 	"github.com/velos-pm/velos/resources"
 	"github.com/velos-pm/velos/tool"
@@ -212,6 +213,7 @@ func newServer(entries []tool.Entry, d *tool.Deps) (*mcp.Server, error) {
 		}
 	}
 	hub.Register(srv)
+	prompts.Register(srv, d)
 	return srv, nil
 }
 
