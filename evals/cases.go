@@ -46,6 +46,8 @@ var lifecycleCases = []Case{
 		Budget: 40, ListBudget: 350, Facts: []string{`"web"`, `"online"`, `"rs":1`}},
 	{Tool: "process_delete", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
 		Budget: 40, ListBudget: 350, Facts: []string{`"web"`, `"stopped"`}},
+	{Tool: "mcp_http_serve", Args: map[string]any{"address": "127.0.0.1:0"},
+		Budget: 40, ListBudget: 350, Facts: []string{"http://127.0.0.1:", "/mcp", "http.token"}},
 	{Tool: "daemon_kill", Setup: []Call{start("web")},
 		Budget: 10, ListBudget: 200, Facts: []string{`"stopped":1`}},
 }

@@ -61,6 +61,12 @@ type command[In, Out any] struct {
 // Command implements [Entry].
 func (t *Def[In, Out]) Command(c Caller) any { return &command[In, Out]{def: t, c: c} }
 
+// RunCLI runs the tool as its CLI command would with input in: for static
+// commands that are another spelling of a tool (velos mcp-server --http).
+func (t *Def[In, Out]) RunCLI(c Caller, in In, g *Globals, term *Term) error {
+	return (&command[In, Out]{In: in, def: t, c: c}).Run(g, term)
+}
+
 // Run is called by kong with the bound globals and terminal.
 func (c *command[In, Out]) Run(g *Globals, term *Term) error {
 	in := c.In

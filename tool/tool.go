@@ -70,10 +70,19 @@ type Deps struct {
 	// Endpoint is the daemon's Prometheus /metrics server (metrics_serve);
 	// nil where metrics cannot be served.
 	Endpoint *metrics.Endpoint
+	// MCPHTTP serves the daemon's MCP server over streamable HTTP
+	// (mcp_http_serve); nil where it cannot.
+	MCPHTTP HTTPServer
 	// Trace, when set, is called as each MCP tool call begins; the call runs
 	// with the context it returns and reports its error to end. The daemon
 	// sets it only when OpenTelemetry is configured.
 	Trace func(ctx context.Context, tool string) (_ context.Context, end func(error))
+}
+
+// HTTPServer starts serving MCP over streamable HTTP on addr, or reports
+// where it already serves (one endpoint per daemon).
+type HTTPServer interface {
+	Serve(addr string, allowRemote bool) (url string, already bool, err error)
 }
 
 // Def is one operation. In and Out are plain structs whose tags give the JSON

@@ -138,10 +138,13 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		log.Info("metrics", "url", "http://"+addr+"/metrics")
 	}
 	go func() { _ = sampler.Run(ctx, func() []metrics.Target { return tools.MetricTargets(procs.List()) }) }()
+	httpSrv := &mcpHTTP{ctx: ctx, home: home, log: log}
+	deps.MCPHTTP = httpSrv
 	srv, err := newServer(tools.All, deps)
 	if err != nil {
 		return err
 	}
+	httpSrv.srv = srv
 	ln, err := lock.Listen()
 	if err != nil {
 		return err

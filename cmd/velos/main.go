@@ -85,7 +85,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	tty := isTerminal(stdout)
 	t := &tool.Term{Out: stdout, Err: stderr, Cwd: cwd,
 		Render: render.Options{TTY: tty, Color: tty && os.Getenv("NO_COLOR") == ""}}
-	err = kctx.Run(&cli.Globals, t, home)
+	err = kctx.Run(&cli.Globals, t, home, caller)
 	if errors.Is(err, errNothingToDo) {
 		fmt.Fprintln(stderr, "velos: the daemon is not running; nothing to do")
 		return exitOK

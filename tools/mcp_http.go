@@ -1,0 +1,46 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/velos-pm/velos/tool"
+)
+
+// MCPHTTPIn says where to serve MCP over HTTP.
+type MCPHTTPIn struct {
+	Address     string `json:"address,omitempty" default:"127.0.0.1:8765" help:"host:port to listen on; port 0 picks a free one."`
+	AllowRemote bool   `json:"allow_remote,omitempty" help:"Allow a non-loopback address: whoever has the token controls every process."`
+}
+
+// MCPHTTPOut is where the MCP endpoint is and how to authenticate.
+type MCPHTTPOut struct {
+	URL string `json:"url"`
+	// TokenFile holds the bearer token clients must send
+	// (Authorization: Bearer <token>); it is readable by the owner only.
+	TokenFile string `json:"token_file"`
+	Already   bool   `json:"already,omitempty"`
+}
+
+// MCPHTTP is mcp_http_serve.
+var MCPHTTP = &tool.Def[MCPHTTPIn, MCPHTTPOut]{
+	Name: "mcp_http_serve", CLI: "mcp http", Title: "Serve MCP over HTTP", Effect: tool.Mutating, Idempotent: true,
+	Summary: "Have the daemon serve MCP over streamable HTTP (bearer token, Origin checks) until it stops; velos mcp-server --http is the same.",
+	Run: func(ctx context.Context, d *tool.Deps, in MCPHTTPIn) (MCPHTTPOut, error) {
+		if d.MCPHTTP == nil {
+			return MCPHTTPOut{}, fmt.Errorf("mcp http: this daemon cannot serve HTTP")
+		}
+		if in.Address == "" {
+			in.Address = "127.0.0.1:8765"
+		}
+		url, already, err := d.MCPHTTP.Serve(in.Address, in.AllowRemote)
+		if err != nil {
+			return MCPHTTPOut{}, fmt.Errorf("mcp http: %w", err)
+		}
+		return MCPHTTPOut{URL: url, TokenFile: filepath.Join(d.Home, HTTPTokenFile), Already: already}, nil
+	},
+}
+
+// HTTPTokenFile is the bearer token's file name in VELOS_HOME.
+const HTTPTokenFile = "http.token"
