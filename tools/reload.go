@@ -220,9 +220,11 @@ func summary(out ReloadOut) string {
 	}
 	var parts []string
 	for _, r := range out.Processes {
-		parts = append(parts, r.Name+" "+r.Action)
+		if p := r.Name + " " + r.Action; !slices.Contains(parts, p) { // one entry per name, not per instance
+			parts = append(parts, p)
+		}
 	}
-	return strings.Join(slices.Compact(parts), ", ")
+	return strings.Join(parts, ", ")
 }
 
 // switchProfile reloads the processes called name with another env profile

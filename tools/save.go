@@ -30,7 +30,8 @@ var Save = &tool.Def[SaveIn, SaveOut]{
 	Summary: "Save every process's config to $VELOS_HOME/dump.toml (atomically), for velos resurrect and velos daemon --resurrect.",
 	Run: func(ctx context.Context, d *tool.Deps, in SaveIn) (SaveOut, error) {
 		entries := d.Specs.All()
-		dump := state.Dump{Processes: entries, SavedAt: time.Now()}
+		// The file keeps milliseconds: report the time as it reads back.
+		dump := state.Dump{Processes: entries, SavedAt: time.Now().UTC().Truncate(time.Millisecond)}
 		path := state.Path(d.Home)
 		if err := state.Save(path, dump); err != nil {
 			return SaveOut{}, fmt.Errorf("save: %w", err)
