@@ -373,6 +373,22 @@ func shiftLine(frag string, n int) string {
 	return fmt.Sprintf(":%d:%d: %s", l+n, c, rest)
 }
 
+// TestValidateNeedsNoDaemon: checking a file starts no daemon.
+func TestValidateNeedsNoDaemon(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	dir := project(t, map[string]string{"velos.toml": "[process.a]\nscript = \"sleep\"\nargs = [\"1\"]\n", "bad.toml": "[process.a]\nscript = \"sleep\"\nkill_timeout = \"x\"\n"})
+	if out := e.MustRun("config", "validate", filepath.Join(dir, "velos.toml"), "--ai"); !strings.Contains(out, `"a"`) {
+		t.Fatalf("validate printed %s", out)
+	}
+	if r := e.Run("config", "validate", filepath.Join(dir, "bad.toml")); r.Code != 1 || !strings.Contains(r.Stderr, "bad.toml:3:16: process.a.kill_timeout") {
+		t.Fatalf("validate bad.toml: %d %s", r.Code, r.Stderr)
+	}
+	if _, err := os.Stat(filepath.Join(e.Home, "velos.sock")); err == nil {
+		t.Fatal("config validate started a daemon")
+	}
+}
+
 func TestConfigGetSetCLIAndMCP(t *testing.T) {
 	t.Parallel()
 	needNode(t)
