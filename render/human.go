@@ -80,12 +80,7 @@ func appendKV(kv [][2]string, prefix string, v reflect.Value) [][2]string {
 // humanText renders a value on one line; ok=false for a value too nested for that.
 func humanText(v reflect.Value, format string) (string, bool) {
 	if x, ok := scalar(v, format, true); ok {
-		if isZero(x, format) {
-			if _, isBool := x.(bool); !isBool {
-				return "", true
-			}
-		}
-		if x == nil {
+		if isZero(x, format) { // unset, false or empty: not worth a line
 			return "", true
 		}
 		return fmt.Sprint(x), true

@@ -379,8 +379,8 @@ func aiTable(v reflect.Value) any {
 		rows[i] = make([]any, len(keep))
 		for k, j := range keep {
 			c := cells[i][j]
-			if c == nil {
-				c = 0 // a row that lacks a value another row has: 0 reads as "none" and is one token
+			if c == nil { // a row lacks a value another row has: the empty value of its kind
+				c = emptyOf(t.FieldByIndex(fs[j].index).Type, fs[j].format)
 			}
 			rows[i][k] = c
 		}
@@ -390,6 +390,24 @@ func aiTable(v reflect.Value) any {
 		out["all"] = all
 	}
 	return out
+}
+
+// emptyOf is the shortest JSON that says "none" for a field of type t.
+func emptyOf(t reflect.Type, format string) any {
+	t = indirect(t)
+	switch {
+	case format != "":
+		return 0
+	case t == timeType || t.Kind() == reflect.String:
+		return ""
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+		return []any{}
+	case t.Kind() == reflect.Map || t.Kind() == reflect.Struct:
+		return map[string]any{}
+	case t.Kind() == reflect.Bool:
+		return false
+	}
+	return 0
 }
 
 // Bytes is a size for people: 512B, 1.5K, 45M, 2.1G (1024-based).

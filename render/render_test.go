@@ -125,3 +125,23 @@ func TestAIKeepsData(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
+
+func TestAITableEmptyCells(t *testing.T) {
+	type row struct {
+		Name string   `json:"name"`
+		Tags []string `json:"tags"`
+		Note string   `json:"note"`
+		N    int      `json:"n"`
+	}
+	type out struct {
+		Rows []row `json:"rows"`
+	}
+	got, err := AIString(out{Rows: []row{{Name: "a", Tags: []string{"x"}, Note: "hi", N: 2}, {Name: "b"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"rows":{"cols":["name","tags","note","n"],"rows":[["a",["x"],"hi",2],["b",[],"",0]]}}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
