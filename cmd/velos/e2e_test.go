@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -388,4 +389,18 @@ func TestLongHomeIsAClearError(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "use a shorter VELOS_HOME") {
 		t.Fatalf("long VELOS_HOME: %v: %s", err, out)
 	}
+}
+
+func TestDaemonThatCannotStartExits3(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	// The daemon refuses to start when its metrics address cannot be served.
+	cmd := exec.Command(e.Bin, "list")
+	cmd.Env = append(os.Environ(), "VELOS_HOME="+e.Home, "VELOS_METRICS_ADDR=256.0.0.1:1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), "could not start the daemon") {
+		t.Fatalf("exit %v, output %q; want exit 3 and the reason", err, out)
+	}
+	t.Logf("%s", out)
 }

@@ -198,7 +198,7 @@ func codeOf(err error) int {
 	switch {
 	case errors.As(err, &te):
 		return exitFailed
-	case errors.Is(err, daemon.ErrNotRunning), errors.Is(err, errDaemon):
+	case errors.Is(err, daemon.ErrNotRunning), errors.Is(err, daemon.ErrStart), errors.Is(err, errDaemon):
 		return exitDaemon
 	case errors.Is(err, daemon.ErrRunning):
 		return exitFailed

@@ -15,6 +15,9 @@ import (
 // reports that it listens: "ok", or the error that stopped it.
 const ReadyFDEnv = "VELOS_READY_FD"
 
+// ErrStart wraps every reason a daemon could not be started on demand.
+var ErrStart = errors.New("could not start the daemon")
+
 // Dial connects to the home's daemon. When none answers and autostart is
 // set, it starts `exe daemon` in the background (like PM2) and connects once
 // that daemon says it is listening.
@@ -40,12 +43,7 @@ func Dial(h Home, autostart bool, exe string) (net.Conn, error) {
 		return c, nil
 	}
 	if err := spawn(h, exe); err != nil {
-		// Another client may have started one at the same moment: it is
-		// listening by now, or the error stands.
-		if c, derr := net.Dial("unix", h.Socket()); derr == nil {
-			return c, nil
-		}
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrStart, err)
 	}
 	c, err = net.Dial("unix", h.Socket())
 	if err != nil {
