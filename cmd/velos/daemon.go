@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -153,6 +155,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	log.Info("daemon started", "pid", os.Getpid(), "home", home.Dir, "version", version)
 	ready(nil)
 	cfg.ready(ctx)
+	go exitWhenSocketGoes(ctx, home.Socket(), shutdown, log)
 
 	serve(ctx, ln, srv, log)
 
@@ -169,6 +172,26 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	os.Remove(home.Socket())
 	log.Info("daemon stopped")
 	return nil
+}
+
+// exitWhenSocketGoes stops the daemon once its socket file is gone (its
+// VELOS_HOME deleted, say): nobody can reach it any more, and a new daemon
+// could start beside it. Checking a path every 2 s costs nothing.
+func exitWhenSocketGoes(ctx context.Context, path string, shutdown func(), log *slog.Logger) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				log.Warn("socket removed; stopping", "socket", path)
+				shutdown()
+				return
+			}
+		}
+	}
 }
 
 // logSink stores children's output in the log store.

@@ -404,3 +404,16 @@ func TestDaemonThatCannotStartExits3(t *testing.T) {
 	}
 	t.Logf("%s", out)
 }
+
+func TestDaemonStopsWhenItsHomeIsRemoved(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	e.MustRun("start", "sleep", "--name", "orphan-to-be", "--", "300")
+	p := list(t, e)[0]
+	b, _ := os.ReadFile(e.Home + "/daemon.pid")
+	dpid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := os.RemoveAll(e.Home); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "daemon and child gone", 10*time.Second, func() bool { return !alive(dpid) && !alive(p.PID) })
+}
