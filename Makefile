@@ -11,7 +11,7 @@ build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/velos
 
 test:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 6m ./...
 
 # Rewrites schemas/ and the README's tool reference from the registry.
 generate:
