@@ -48,6 +48,7 @@ type Term struct {
 	Out, Err io.Writer
 	Render   render.Options
 	Cwd      string
+	Home     string // VELOS_HOME
 }
 
 // command is the kong command generated for a Def: In's fields become its
@@ -92,7 +93,13 @@ func (c *command[In, Out]) Run(g *Globals, term *Term) error {
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return fmt.Errorf("%s: decode result: %w", c.def.Name, err)
 	}
-	return render.Write(term.Out, g.Mode(), out, term.Render)
+	if err := render.Write(term.Out, g.Mode(), out, term.Render); err != nil {
+		return err
+	}
+	if c.def.After != nil {
+		return c.def.After(term)
+	}
+	return nil
 }
 
 // runLocal runs the handler in the CLI's process (see [Def.Local]), with the

@@ -109,6 +109,9 @@ type Def[In, Out any] struct {
 	// one MCP message). The handler then gets a [Deps] with Log only.
 	Local func(in *In) bool
 	Run   func(ctx context.Context, d *Deps, in In) (Out, error)
+	// After runs in the CLI process once the call has answered and its output
+	// is printed (velos kill waits there for the daemon to be gone).
+	After func(t *Term) error
 
 	// Stream, when set, runs the CLI command in place of the single call
 	// (see stream.go): on one session it may call the tool several times

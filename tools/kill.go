@@ -2,7 +2,9 @@ package tools
 
 import (
 	"context"
+	"time"
 
+	"github.com/velos-pm/velos/core/daemon"
 	"github.com/velos-pm/velos/tool"
 )
 
@@ -18,6 +20,9 @@ type KillOut struct {
 var Kill = &tool.Def[KillIn, KillOut]{
 	Name: "daemon_kill", CLI: "kill", Title: "Stop the daemon", Effect: tool.Destructive, NoAutostart: true,
 	Summary: "Stop every process gracefully, flush logs, then stop the velos daemon.",
+	// When velos kill returns, the daemon is gone: a command right after it
+	// starts a fresh one.
+	After: func(t *tool.Term) error { return daemon.WaitStopped(daemon.Home{Dir: t.Home}, 30*time.Second) },
 	Run: func(ctx context.Context, d *tool.Deps, in KillIn) (KillOut, error) {
 		n := len(d.Procs.List())
 		err := d.Procs.Shutdown(ctx)

@@ -179,8 +179,9 @@ func TestLogsQueries(t *testing.T) {
 		t.Errorf("since/until in local time:\n got %q\nwant %q", g, want)
 	}
 
-	// --ai: compact, colour codes removed, stderr marked.
-	ai := e.MustRun("logs", "api", "--ai", "--lines", "2")
+	// --ai: compact, colour codes removed, stderr marked. (--out: stdout and
+	// stderr are read apart, so their stamps need not follow write order.)
+	ai := e.MustRun("logs", "api", "--ai", "--out", "--lines", "2")
 	if !strings.Contains(ai, `COLOR ok"`) || strings.Contains(ai, `\u001b`) || !strings.Contains(ai, `"utc":`) {
 		t.Errorf("--ai: %s", ai)
 	}

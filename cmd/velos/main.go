@@ -83,7 +83,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	cwd, _ := os.Getwd()
 	tty := isTerminal(stdout)
-	t := &tool.Term{Out: stdout, Err: stderr, Cwd: cwd,
+	t := &tool.Term{Out: stdout, Err: stderr, Cwd: cwd, Home: home.Dir,
 		Render: render.Options{TTY: tty, Color: tty && os.Getenv("NO_COLOR") == ""}}
 	err = kctx.Run(&cli.Globals, t, home, caller)
 	if errors.Is(err, errNothingToDo) {

@@ -39,8 +39,10 @@ func Dial(h Home, autostart bool, exe string) (net.Conn, error) {
 		return nil, err
 	}
 	defer unlock()
-	if c, err := net.Dial("unix", h.Socket()); err == nil {
-		return c, nil
+	// A daemon that holds the lock but does not answer is on its way out
+	// (velos kill just returned) or about to listen: wait for either.
+	if c, err := waitAnswerOrGone(h, 10*time.Second); c != nil || err != nil {
+		return c, err
 	}
 	if err := spawn(h, exe); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStart, err)
@@ -50,6 +52,37 @@ func Dial(h Home, autostart bool, exe string) (net.Conn, error) {
 		return nil, fmt.Errorf("connect to the daemon it started: %w", err)
 	}
 	return c, nil
+}
+
+// waitAnswerOrGone returns a connection once the daemon answers, or nil once
+// no daemon holds the home; an error when one holds it but never answers.
+func waitAnswerOrGone(h Home, timeout time.Duration) (net.Conn, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if c, err := net.Dial("unix", h.Socket()); err == nil {
+			return c, nil
+		}
+		if !held(h) {
+			return nil, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: a daemon holds %s but does not answer on %s; see %s", ErrStart, h.PIDFile(), h.Socket(), h.DaemonLog())
+		}
+		time.Sleep(10 * time.Millisecond) // another process: no event to wait on
+	}
+}
+
+// WaitStopped returns once no daemon holds the home (after velos kill), or
+// an error after timeout.
+func WaitStopped(h Home, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for held(h) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the daemon of %s is still running after %v; see %s", h.Dir, timeout, h.DaemonLog())
+		}
+		time.Sleep(10 * time.Millisecond) // another process: no event to wait on
+	}
+	return nil
 }
 
 // spawn starts a daemon and waits until it listens or fails.

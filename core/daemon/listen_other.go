@@ -20,3 +20,5 @@ func (l *Lock) Release() error { return nil }
 
 // Listen is not supported on this OS yet.
 func (l *Lock) Listen() (net.Listener, error) { return nil, errUnsupported }
+
+func held(h Home) bool { return false }

@@ -69,3 +69,16 @@ func (l *Lock) Listen() (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+// held reports whether a daemon holds the home's lock right now.
+func held(h Home) bool {
+	f, err := os.Open(h.PIDFile())
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return true
+	}
+	return false
+}
