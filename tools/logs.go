@@ -1,5 +1,3 @@
-// process_logs: ready for insight flags
-
 package tools
 
 import (
