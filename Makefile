@@ -36,8 +36,13 @@ lint:
 	$(GO) vet ./...
 	staticcheck ./...
 
+# Benchmarks print tables; they assert nothing (see README, Performance).
 bench: build
 	bash bench/run.sh
+	bash bench/pm2.sh
+	bash bench/metrics.sh
+	$(GO) run ./bench/insight
+	$(GO) run ./bench/logs -runs 3
 
 clean:
 	rm -rf bin .demo
