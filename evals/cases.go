@@ -11,6 +11,9 @@ import "slices"
 type Call struct {
 	Tool string
 	Args map[string]any
+	// Until, when set, repeats the call (for up to 10 s) until its text
+	// contains this: a setup step that waits for the daemon, not the clock.
+	Until string
 }
 
 // Case is one tool's eval.
@@ -37,7 +40,7 @@ var lifecycleCases = []Case{
 	{Tool: "process_start", Args: map[string]any{"script": "sleep", "args": []string{"300"}, "name": "web"},
 		Budget: 40, ListBudget: 1300, Facts: []string{`"web"`, `"online"`}},
 	{Tool: "process_list", Setup: []Call{start("web"), start("worker")},
-		Budget: 70, ListBudget: 350, Facts: []string{`"web"`, `"worker"`, `"online"`}},
+		Budget: 70, ListBudget: 350, Facts: []string{" web ", " worker ", `"online"`}},
 	{Tool: "process_describe", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
 		Budget: 220, ListBudget: 700, Facts: []string{`"web"`, `"online"`, "sleep", "web-out.log"}},
 	{Tool: "process_stop", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},

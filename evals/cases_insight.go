@@ -9,7 +9,7 @@ var insightCases = []Case{
 	{Tool: "log_summary", Setup: printed("api", apiLog), Args: map[string]any{"target": "api"},
 		Budget: 90, ListBudget: 600, Facts: []string{`"errors":3`, `"warnings":1`, "db timeout after <*>", `"lines":5`}},
 	// A failing process: the verdict, why, and where the error is.
-	{Tool: "process_health_summary", Setup: printed("bad", badApp), Args: map[string]any{"target": "bad"},
+	{Tool: "process_health_summary", Setup: failed("bad", badApp), Args: map[string]any{"target": "bad"},
 		Budget: 120, ListBudget: 650, Facts: []string{`"v":"failing"`, "exit 1", "ECONNREFUSED", "db.js:42"}},
 }
 
@@ -19,13 +19,19 @@ const apiLog = `echo "INFO ready on :8080"; for i in 1 2; do echo "ERROR db time
 // badApp fails at once with a Node-style error and its location.
 const badApp = `echo "Error: connect ECONNREFUSED 127.0.0.1:5432" >&2; echo "    at connect (/app/src/db.js:42:9)" >&2; exit 1`
 
-// printed starts name running the shell script once (no restart), then gives
-// it time to print and exit: starting and stopping another process is a few
-// round trips to the daemon, far longer than sh takes to echo a few lines.
+// printed starts name running the shell script once (no restart) and waits
+// until it has exited: its status then says its output is stored.
 func printed(name, script string) []Call {
 	return []Call{
 		{Tool: "process_start", Args: map[string]any{"script": "sh", "args": []string{"-c", script}, "name": name, "autorestart": "never"}},
-		start("pad"),
-		{Tool: "process_stop", Args: map[string]any{"target": "pad"}},
+		{Tool: "process_list", Until: `"st":"stopped"`},
+	}
+}
+
+// failed is printed for a script that exits non-zero.
+func failed(name, script string) []Call {
+	return []Call{
+		{Tool: "process_start", Args: map[string]any{"script": "sh", "args": []string{"-c", script}, "name": name, "autorestart": "never"}},
+		{Tool: "process_list", Until: `"st":"errored"`},
 	}
 }

@@ -145,3 +145,11 @@ func TestAITableEmptyCells(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
+
+func TestBytesRound(t *testing.T) {
+	for in, want := range map[int64]string{512: "512B", 1536: "2K", 1600 << 10: "2M", 45 << 20: "45M", 1023<<20 + 900<<10: "1G", 1536 << 20: "1.5G"} {
+		if got := BytesRound(in); got != want {
+			t.Errorf("BytesRound(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
