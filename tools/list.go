@@ -15,6 +15,10 @@ var List = &tool.Def[ListIn, ProcessesOut]{
 	Title: "List processes", Effect: tool.ReadOnly,
 	Summary: "List every managed process with its status, pid, CPU, memory, uptime and restarts.",
 	Run: func(ctx context.Context, d *tool.Deps, in ListIn) (ProcessesOut, error) {
-		return ProcessesOut{Processes: processInfos(d, d.Procs.List())}, nil
+		ins := d.Procs.List()
+		// A process started a moment ago has no figures yet: measure it now
+		// rather than show 0B until the sampler's next pass.
+		sampleIfStale(ctx, d, ins, 0)
+		return ProcessesOut{Processes: processInfos(d, ins)}, nil
 	},
 }

@@ -110,10 +110,20 @@ var Metrics = &tool.Def[MetricsIn, MetricsOut]{
 func freshen(ctx context.Context, d *tool.Deps, ins []supervisor.Info) {
 	release := d.Metrics.Watch()
 	time.AfterFunc(watchAfterAsk, release)
+	sampleIfStale(ctx, d, ins, d.Metrics.Interval())
+}
+
+// sampleIfStale makes a sampling pass before answering when the last one has
+// not seen some running process's current run or, with maxAge > 0, is older
+// than maxAge.
+func sampleIfStale(ctx context.Context, d *tool.Deps, ins []supervisor.Info, maxAge time.Duration) {
+	if d.Metrics == nil {
+		return
+	}
 	stale := false
 	for _, in := range ins {
 		s, ok := d.Metrics.Latest(MetricKey(in.ID))
-		if in.PID != 0 && (!ok || s.PID != in.PID || time.Since(s.Time) > d.Metrics.Interval()) {
+		if in.PID != 0 && (!ok || s.PID != in.PID || (maxAge > 0 && time.Since(s.Time) > maxAge)) {
 			stale = true
 		}
 	}
