@@ -4,6 +4,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -69,8 +70,11 @@ func (e *Event) Message() string {
 
 var (
 	// reFrame finds "file.ext:line" or `file.ext", line N` in source
-	// locations as stack traces and loggers print them.
-	reFrame = regexp.MustCompile(`([A-Za-z0-9_.\-/\\@]+\.(?:go|js|mjs|cjs|ts|tsx|jsx|py|java|kt|kts|scala|rb|rs|c|cc|cpp|cxx|h|hpp|php|cs|ex|exs|swift|dart|lua|pl|erl))(?:"?, line |:)(\d+)`)
+	// locations as stack traces and loggers print them. Compiled on first
+	// use: every velos command links this package, few use it.
+	reFrame = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`([A-Za-z0-9_.\-/\\@]+\.(?:go|js|mjs|cjs|ts|tsx|jsx|py|java|kt|kts|scala|rb|rs|c|cc|cpp|cxx|h|hpp|php|cs|ex|exs|swift|dart|lua|pl|erl))(?:"?, line |:)(\d+)`)
+	})
 )
 
 // Location returns the source location of the event as "file:line" with
@@ -87,7 +91,7 @@ func (e *Event) Location() string {
 		if k > 0 && strings.Contains(l, `File "`) {
 			python = true
 		}
-		m := reFrame.FindStringSubmatch(l)
+		m := reFrame().FindStringSubmatch(l)
 		if m == nil {
 			continue
 		}
