@@ -21,7 +21,9 @@ type sampleOut struct {
 
 var sample = &Def[sampleIn, sampleOut]{
 	Name: "sample_echo", CLI: "echo", Title: "Echo", Summary: "Echo.", Effect: Mutating,
-	Run: func(ctx context.Context, d *Deps, in sampleIn) (sampleOut, error) { return sampleOut{Echo: in.Target}, nil },
+	Run: func(ctx context.Context, d *Deps, in sampleIn) (sampleOut, error) {
+		return sampleOut{Echo: in.Target}, nil
+	},
 }
 
 // The input schema carries what the kong tags say, so the CLI and MCP agree.
