@@ -239,7 +239,7 @@ func TestLoghubGAThroughCLI(t *testing.T) {
 			}
 			cli = append(cli, lt.Template)
 		}
-		gaCLI, gaLib := ga(cli, truth), ga(insight.Templates(contents), truth)
+		gaCLI, gaLib := insight.GroupingAccuracy(cli, truth), insight.GroupingAccuracy(insight.Templates(contents), truth)
 		fmt.Fprintf(&report, "%-10s %.3f %.3f\n", n, gaCLI, gaLib)
 		if gaCLI != gaLib || len(cli) != len(contents) {
 			t.Errorf("%s: GA through the CLI %.3f (%d lines), library %.3f (%d lines)", n, gaCLI, len(cli), gaLib, len(contents))
@@ -264,32 +264,4 @@ func loghubTruth(t *testing.T, path string) []string {
 		truth = append(truth, r[len(r)-1])
 	}
 	return truth
-}
-
-// ga is grouping accuracy (Zhu et al. 2019): a line counts when its
-// predicted group holds exactly the lines of its true group.
-func ga(pred, truth []string) float64 {
-	if len(pred) != len(truth) {
-		return 0
-	}
-	groups := map[string][]int{}
-	for i, p := range pred {
-		groups[p] = append(groups[p], i)
-	}
-	size := map[string]int{}
-	for _, tr := range truth {
-		size[tr]++
-	}
-	ok := 0
-	for _, idx := range groups {
-		tr := truth[idx[0]]
-		same := len(idx) == size[tr]
-		for _, i := range idx {
-			same = same && truth[i] == tr
-		}
-		if same {
-			ok += len(idx)
-		}
-	}
-	return float64(ok) / float64(len(pred))
 }

@@ -97,34 +97,6 @@ func loadLoghub(t testing.TB) []loghubSet {
 	return sets
 }
 
-// groupingAccuracy is GA (Zhu et al. ICSE-SEIP 2019): a line counts when the
-// set of lines in its predicted group equals the set in its true group.
-func groupingAccuracy(pred, truth []string) float64 {
-	predGroups := map[string][]int{}
-	for i, p := range pred {
-		predGroups[p] = append(predGroups[p], i)
-	}
-	truthOf := map[string]int{}
-	for _, tr := range truth {
-		truthOf[tr]++
-	}
-	correct := 0
-	for _, idx := range predGroups {
-		tr := truth[idx[0]]
-		ok := true
-		for _, i := range idx {
-			if truth[i] != tr {
-				ok = false
-				break
-			}
-		}
-		if ok && truthOf[tr] == len(idx) {
-			correct += len(idx)
-		}
-	}
-	return float64(correct) / float64(len(pred))
-}
-
 func normSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func parsingAccuracy(pred, truth []string) float64 {
@@ -147,12 +119,12 @@ func TestLoghubAccuracy(t *testing.T) {
 	var sumGA, sumPA, sumOn float64
 	for _, s := range sets {
 		pred := Templates(s.contents)
-		ga, pa := groupingAccuracy(pred, s.truth), parsingAccuracy(pred, s.truth)
+		ga, pa := GroupingAccuracy(pred, s.truth), parsingAccuracy(pred, s.truth)
 		groups := map[string]bool{}
 		for _, p := range pred {
 			groups[p] = true
 		}
-		on := groupingAccuracy(onlineTemplates(s.contents), s.truth)
+		on := GroupingAccuracy(onlineTemplates(s.contents), s.truth)
 		sumGA += ga
 		sumPA += pa
 		sumOn += on
