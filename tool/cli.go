@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
+	"strings"
 
 	"github.com/velos-pm/velos/render"
 )
@@ -85,7 +87,7 @@ func (c *command[In, Out]) Run(g *Globals, term *Term) error {
 	if c.def.Stream != nil {
 		return c.runStream(ctx, g, term, in)
 	}
-	raw, err := c.c.Call(ctx, c.def.Info(), in)
+	raw, err := c.c.Call(ctx, c.def.Info(), Explicit(in))
 	if err != nil {
 		return err
 	}
@@ -117,4 +119,52 @@ func (c *command[In, Out]) runLocal(ctx context.Context, g *Globals, term *Term,
 		}
 	}
 	return render.Write(term.Out, g.Mode(), out, term.Render)
+}
+
+// Explicit is in as the JSON object the CLI sends: omitempty drops a zero
+// field, and MCP would then apply the schema's default in its place — but
+// kong has already applied the same defaults from the same tags, so a zero
+// here is what the user asked for (--port 0). Every scalar field is sent.
+func Explicit(in any) map[string]any {
+	m := map[string]any{}
+	if b, err := json.Marshal(in); err == nil {
+		_ = json.Unmarshal(b, &m)
+	}
+	addZeros(reflect.ValueOf(in), m)
+	return m
+}
+
+func addZeros(v reflect.Value, m map[string]any) {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if sf.Anonymous && name == "" {
+			addZeros(v.Field(i), m)
+			continue
+		}
+		if !sf.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		if _, ok := m[name]; ok {
+			continue
+		}
+		switch sf.Type.Kind() {
+		case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+			m[name] = v.Field(i).Interface()
+		}
+	}
 }

@@ -66,7 +66,7 @@ func (c *command[In, Out]) runStream(ctx context.Context, g *Globals, term *Term
 	st := Stream[In, Out]{
 		Call: func(ctx context.Context, in In) (Out, error) {
 			var out Out
-			raw, err := s.Call(ctx, c.def.Info(), in)
+			raw, err := s.Call(ctx, c.def.Info(), Explicit(in))
 			if err != nil {
 				return out, err
 			}

@@ -74,3 +74,21 @@ func TestAnnotationsFollowEffect(t *testing.T) {
 		t.Error("the zero effect must read as unset")
 	}
 }
+
+func TestExplicitKeepsZeros(t *testing.T) {
+	type embedded struct {
+		Port int `json:"port,omitempty" default:"9615" help:"p."`
+	}
+	type in struct {
+		embedded
+		Name  string   `json:"name,omitempty" help:"n."`
+		Tags  []string `json:"tags,omitempty" help:"t."`
+		Quiet bool     `json:"quiet,omitempty" help:"q."`
+		Skip  string   `json:"-"`
+	}
+	got := Explicit(in{Name: "api"})
+	want := map[string]any{"name": "api", "port": 0, "quiet": false}
+	if len(got) != len(want) || got["name"] != "api" || got["port"] != 0 || got["quiet"] != false {
+		t.Fatalf("Explicit = %#v, want %#v (no tags: a nil list stays absent)", got, want)
+	}
+}

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -18,16 +17,6 @@ type MetricsServeIn struct {
 	Port        int    `json:"port,omitempty" default:"9615" help:"TCP port for /metrics; 0 picks a free one."`
 	Address     string `json:"address,omitempty" default:"127.0.0.1" help:"Interface to bind; anything but loopback also needs allow_remote."`
 	AllowRemote bool   `json:"allow_remote,omitempty" help:"Allow a non-loopback address: metrics reveal process names and resource use."`
-}
-
-// MarshalJSON always sends port: omitempty would drop --port 0 on its way
-// from the CLI and the schema default (9615) would replace it.
-func (in MetricsServeIn) MarshalJSON() ([]byte, error) {
-	type plain MetricsServeIn
-	return json.Marshal(struct {
-		plain
-		Port int `json:"port"`
-	}{plain(in), in.Port})
 }
 
 // MetricsServeOut is where /metrics is served.
