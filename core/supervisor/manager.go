@@ -54,6 +54,9 @@ type Event struct {
 	Exit   *Exit
 	Delay  time.Duration
 	Reason string
+	// Cause is, for EventStarted, why the process was started again
+	// ("exit 1", "SIGKILL", "manual", "cron" …); "" for its first start.
+	Cause string
 }
 
 // Options configure a [Manager].

@@ -104,7 +104,9 @@ func TestKilledChildIsRestarted(t *testing.T) {
 	if crash.Exit.Signal != "SIGKILL" {
 		t.Fatalf("crash exit = %+v", crash.Exit)
 	}
-	ev.wait(t, EventStarted, 5*time.Second)
+	if st := ev.wait(t, EventStarted, 5*time.Second); st.Cause != "SIGKILL" {
+		t.Fatalf("restart event cause = %q, want SIGKILL", st.Cause)
+	}
 	in := m.List()[0]
 	if in.Status != Online || in.Restarts != 1 || in.History[0].Cause != "SIGKILL" || in.PID == infos[0].PID {
 		t.Fatalf("after kill -9: %+v", in)

@@ -93,9 +93,12 @@ type Process struct {
 	history   []Restart
 	nextStart time.Time
 	decisions History
-	stopping  bool          // a stop was asked for: the loop must not restart
-	wake      chan struct{} // closed to cut a backoff wait short
-	done      chan struct{} // closed when the supervision loop has ended
+	// startCause is the cause of the restart about to happen, reported with
+	// the next EventStarted.
+	startCause string
+	stopping   bool          // a stop was asked for: the loop must not restart
+	wake       chan struct{} // closed to cut a backoff wait short
+	done       chan struct{} // closed when the supervision loop has ended
 }
 
 func (p *Process) info() Info {
@@ -114,6 +117,7 @@ func (p *Process) info() Info {
 }
 
 func (p *Process) recordRestart(cause string) {
+	p.startCause = cause
 	p.restarts++
 	p.history = append(p.history, Restart{Time: p.m.now(), Cause: cause})
 	if len(p.history) > keptRestarts {
@@ -190,11 +194,13 @@ func (p *Process) spawn() (wait func(), err error) {
 	p.nextStart = time.Time{}
 	// A stop that came while this run was being started must still end it.
 	stopping := p.stopping
+	cause := p.startCause
+	p.startCause = ""
 	p.mu.Unlock()
 	if stopping {
 		signalGroup(cmd.Process.Pid, killSignal(spec))
 	}
-	p.m.emit(Event{Kind: EventStarted, ID: p.id, Name: spec.Name, PID: cmd.Process.Pid})
+	p.m.emit(Event{Kind: EventStarted, ID: p.id, Name: spec.Name, PID: cmd.Process.Pid, Cause: cause})
 
 	return func() {
 		err := cmd.Wait()

@@ -254,12 +254,8 @@ func (t *Tracer) handle(procs map[int]*proc, e event) {
 			if len(in.Spec.Command) > 0 {
 				p.exe = filepath.Base(in.Spec.Command[0])
 			}
-			// Causes are recorded just before the run they start: the last
-			// one belongs to this start when it is newer than the previous.
-			if n := len(in.History); n > 0 && !p.started.IsZero() && !in.History[n-1].Time.Before(p.started) {
-				cause = in.History[n-1].Cause
-			}
 		}
+		cause = e.Cause
 	}
 	if p.exe != "" {
 		attrs = append(attrs, semconv.ProcessExecutableName(p.exe))
