@@ -26,10 +26,17 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
+	// A clock time alone is today's, as journalctl reads it.
+	for _, layout := range []string{"15:04:05.999999999", "15:04"} {
+		if c, err := time.Parse(layout, s); err == nil {
+			y, m, d := now.Date()
+			return time.Date(y, m, d, c.Hour(), c.Minute(), c.Second(), c.Nanosecond(), now.Location()), nil
+		}
+	}
 	if d, ok := parseAgo(s); ok {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, fmt.Errorf("parse time %q: want 2006-01-02 15:04[:05], RFC 3339, or an age like 30m, 1h, 2d", s)
+	return time.Time{}, fmt.Errorf("parse time %q: want 2006-01-02 15:04[:05], 15:04[:05] (today), RFC 3339, or an age like 30m, 1h, 2d", s)
 }
 
 // parseAgo reads "2d", "1w" (which time.ParseDuration lacks) and Go

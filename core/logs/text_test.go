@@ -23,13 +23,15 @@ func TestParseTime(t *testing.T) {
 		"1w":                        now.Add(-7 * 24 * time.Hour),
 		"1h30m":                     now.Add(-90 * time.Minute),
 		" 45s ":                     now.Add(-45 * time.Second),
+		"10:00":                     time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC),
+		"09:30:15":                  time.Date(2024, 1, 15, 9, 30, 15, 0, time.UTC),
 	} {
 		got, err := ParseTime(in, now)
 		if err != nil || !got.Equal(want) {
 			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "yesterday", "-5m", "2024-13-01", "5x"} {
+	for _, bad := range []string{"", "yesterday", "-5m", "2024-13-01", "5x", "25:00"} {
 		if _, err := ParseTime(bad, now); err == nil {
 			t.Errorf("ParseTime(%q) accepted", bad)
 		}
