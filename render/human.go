@@ -34,28 +34,53 @@ func writeHuman(w io.Writer, v reflect.Value, o Options) error {
 		kv = kv[:0]
 		return err
 	}
-	for _, f := range fieldsOf(v.Type()) {
+	fields := fieldsOf(v.Type())
+	shown := 0
+	for _, f := range fields {
+		if f.human {
+			shown++
+		}
+	}
+	for _, f := range fields {
 		if !f.human {
 			continue
 		}
 		fv := v.FieldByIndex(f.index)
 		switch {
 		case isRowSlice(fv.Type()):
+			if fv.Len() == 0 && shown > 1 {
+				continue
+			}
 			if err := flushKV(); err != nil {
 				return err
 			}
-			if err := writeTable(w, fv, o); err != nil {
+			if shown > 1 { // among other fields, a table says what it is
+				if _, err := fmt.Fprintf(w, "%s:\n", f.name); err != nil {
+					return err
+				}
+			}
+			if err := writeRows(w, fv, o, f.blocks); err != nil {
 				return err
 			}
 		case deref(fv).Kind() == reflect.Struct && deref(fv).Type() != timeType:
 			kv = appendKV(kv, f.name+".", deref(fv))
 		default:
-			if s, ok := humanText(fv, f.format); ok && s != "" {
+			if s, ok := fieldText(fv, f); ok && s != "" {
 				kv = append(kv, [2]string{f.name, s})
 			}
 		}
 	}
 	return flushKV()
+}
+
+// fieldText is humanText that honours the keep option: an id of 0 is shown.
+func fieldText(v reflect.Value, f field) (string, bool) {
+	if f.keep {
+		if x, ok := scalar(v, f.format, true); ok && x != nil {
+			return fmt.Sprint(x), true
+		}
+	}
+	return humanText(v, f.format)
 }
 
 // appendKV flattens a struct into dotted key/value pairs, skipping zero values.
@@ -70,7 +95,7 @@ func appendKV(kv [][2]string, prefix string, v reflect.Value) [][2]string {
 			kv = appendKV(kv, prefix+f.name+".", d)
 			continue
 		}
-		if s, ok := humanText(fv, f.format); ok && s != "" {
+		if s, ok := fieldText(fv, f); ok && s != "" {
 			kv = append(kv, [2]string{prefix + f.name, s})
 		}
 	}
@@ -160,6 +185,26 @@ func colorize(s, kind string, o Options) string {
 		return c + s + ansiReset
 	}
 	return s
+}
+
+// writeRows prints a list of structs: a table, or with the field tag
+// human:"blocks" (a detail type such as describe's) one block of key: value
+// lines per element, blank lines between.
+func writeRows(w io.Writer, v reflect.Value, o Options, blocks bool) error {
+	if !blocks {
+		return writeTable(w, v, o)
+	}
+	for i := 0; i < v.Len(); i++ {
+		if i > 0 {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+		}
+		if err := writeHuman(w, v.Index(i), o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeTable prints rows: aligned with a header on a terminal, tab-separated

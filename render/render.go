@@ -10,6 +10,7 @@
 //	fmt:"pct"      float percent → 12%
 //	color:"status" colour the value on a terminal by what it says (online green, errored red …)
 //	human:"-"      leave the field out of the human view
+//	human:"blocks" show a list of structs as key: value blocks (details), not a table
 package render
 
 import (
@@ -126,6 +127,7 @@ type field struct {
 	color  string
 	human  bool
 	keep   bool // emit in --ai even when zero
+	blocks bool // a list shown as key: value blocks, not a table
 }
 
 func fieldsOf(t reflect.Type) []field {
@@ -150,7 +152,7 @@ func fieldsOf(t reflect.Type) []field {
 			name = sf.Name
 		}
 		f := field{index: []int{i}, name: name, ai: name, col: sf.Tag.Get("col"),
-			format: sf.Tag.Get("fmt"), color: sf.Tag.Get("color"), human: sf.Tag.Get("human") != "-"}
+			format: sf.Tag.Get("fmt"), color: sf.Tag.Get("color"), human: sf.Tag.Get("human") != "-", blocks: sf.Tag.Get("human") == "blocks"}
 		if a, ok := sf.Tag.Lookup("ai"); ok {
 			key, opt, _ := strings.Cut(a, ",")
 			if key != "" {
@@ -180,7 +182,10 @@ func deref(v reflect.Value) reflect.Value {
 	return v
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType     = reflect.TypeOf(time.Time{})
+	durationType = reflect.TypeOf(time.Duration(0))
+)
 
 // isRowSlice reports whether v is a slice of structs: a table.
 func isRowSlice(t reflect.Type) bool {
@@ -200,6 +205,9 @@ func scalar(v reflect.Value, format string, human bool) (any, bool) {
 			return nil, true
 		}
 		return t.UTC().Format(time.RFC3339), true
+	}
+	if v.Type() == durationType { // --json keeps nanoseconds; people and models read 5s
+		return Duration(time.Duration(v.Int())), true
 	}
 	switch v.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:

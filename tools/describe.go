@@ -41,7 +41,7 @@ type RestartEntry struct {
 
 // DescribeOut describes the processes a target selects (several for a cluster).
 type DescribeOut struct {
-	Processes []ProcessDetail `json:"processes"`
+	Processes []ProcessDetail `json:"processes" human:"blocks"`
 }
 
 // Describe is process_describe.
@@ -58,11 +58,15 @@ var Describe = &tool.Def[DescribeIn, DescribeOut]{
 			ids[p.ID()] = true
 		}
 		out := DescribeOut{Processes: []ProcessDetail{}}
-		now := time.Now()
+		var ins []supervisor.Info
 		for _, in := range d.Procs.List() {
-			if !ids[in.ID] {
-				continue
+			if ids[in.ID] {
+				ins = append(ins, in)
 			}
+		}
+		sampleIfStale(ctx, d, ins, 0) // a process restarted a moment ago has no figures yet
+		now := time.Now()
+		for _, in := range ins {
 			det := ProcessDetail{ProcessInfo: processInfo(d, in, now), Command: in.Spec.Command, Cwd: in.Spec.Cwd,
 				Env: in.Spec.Env, Instance: in.Instance, Autorestart: string(in.Spec.Autorestart),
 				KillTimeout: in.Spec.KillTimeout.String(), StartedAt: in.StartedAt, NextStart: in.NextStart,
