@@ -28,6 +28,8 @@ type ConfigGetOut struct {
 	// when the key is unset (its default applies).
 	Key   string `json:"key,omitempty"`
 	Value any    `json:"value,omitempty"`
+	// Default is what applies when the key asked for is unset.
+	Default string `json:"default,omitempty"`
 	// Config is every key that is set, when no key was asked for.
 	Config *config.Process `json:"config,omitempty"`
 }
@@ -52,8 +54,41 @@ var ConfigGet = &tool.Def[ConfigGetIn, ConfigGetOut]{
 			return ConfigGetOut{}, fmt.Errorf("config get %s: %w", in.Name, err)
 		}
 		out.Key, out.Value = in.Key, v
+		if isUnset(v) {
+			out.Default = keyDefaults[in.Key]
+		}
 		return out, nil
 	},
+}
+
+// keyDefaults are the documented defaults of keys whose unset value means
+// something other than nothing.
+var keyDefaults = map[string]string{
+	"autorestart":       string(supervisor.Always),
+	"mode":              "fork",
+	"instances":         "1",
+	"kill_timeout":      supervisor.DefaultKillTimeout.String(),
+	"kill_signal":       supervisor.DefaultKillSignal,
+	"restart_delay":     supervisor.DefaultBackoffMin.String(),
+	"max_restart_delay": supervisor.DefaultBackoffMax.String(),
+	"restart_factor":    fmt.Sprint(supervisor.DefaultBackoffFactor),
+	"min_uptime":        supervisor.DefaultMinUptime.String(),
+	"max_restarts":      fmt.Sprint(supervisor.DefaultMaxRestarts),
+	"restart_window":    supervisor.DefaultRestartWindow.String(),
+}
+
+func isUnset(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case int:
+		return x == 0
+	case float64:
+		return x == 0
+	}
+	return false
 }
 
 // specEntry is the recorded config of the process called name; a numeric
