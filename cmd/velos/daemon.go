@@ -256,7 +256,17 @@ func serve(ctx context.Context, ln net.Listener, srv *mcp.Server, log *slog.Logg
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			break
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				break
+			}
+			// A failed accept (a client gone before it was accepted, out of
+			// file descriptors) must not end the daemon: note it, breathe, go on.
+			log.Warn("accept", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(10 * time.Millisecond):
+			}
+			continue
 		}
 		mu.Lock()
 		conns[c] = true

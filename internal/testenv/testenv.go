@@ -119,7 +119,8 @@ func (e *Env) MustRun(args ...string) string {
 	e.T.Helper()
 	r := e.Run(args...)
 	if r.Code != 0 {
-		e.T.Fatalf("velos %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr)
+		log, _ := os.ReadFile(filepath.Join(e.Home, "daemon.log"))
+		e.T.Fatalf("velos %s: exit %d\nstdout: %s\nstderr: %s\ndaemon.log:\n%s", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr, tail(string(log), 30))
 	}
 	return r.Stdout
 }
@@ -154,4 +155,13 @@ func (e *Env) Bridge(opts *mcp.ClientSessionOptions) *mcp.ClientSession {
 	}
 	e.T.Cleanup(func() { cs.Close() })
 	return cs
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
