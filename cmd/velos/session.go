@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -18,23 +20,34 @@ import (
 // for a whole streaming command (velos logs -f), with resources/updated
 // notifications turned into channel signals.
 func (c *client) Open(ctx context.Context, t tool.Info) (tool.Session, error) {
-	conn, err := daemon.Dial(c.home, !t.NoAutostart, c.exe)
-	if t.NoAutostart && errors.Is(err, daemon.ErrNotRunning) {
-		return nil, errNothingToDo
-	}
-	if err != nil {
-		return nil, err
-	}
 	s := &session{subs: map[string]chan struct{}{}}
 	cl := mcp.NewClient(&mcp.Implementation{Name: "velos-cli", Version: version}, &mcp.ClientOptions{
 		ResourceUpdatedHandler: func(_ context.Context, req *mcp.ResourceUpdatedNotificationRequest) {
 			s.signal(req.Params.URI)
 		},
 	})
-	cs, err := cl.Connect(ctx, &mcp.IOTransport{Reader: conn, Writer: conn}, nil)
-	if err != nil {
+	var conn net.Conn
+	var cs *mcp.ClientSession
+	// Twice at most: a daemon killed a moment ago can still accept a
+	// connection while it dies; the second try finds it gone and starts one.
+	for try := 0; ; try++ {
+		var err error
+		conn, err = daemon.Dial(c.home, !t.NoAutostart, c.exe)
+		if t.NoAutostart && errors.Is(err, daemon.ErrNotRunning) {
+			return nil, errNothingToDo
+		}
+		if err != nil {
+			return nil, err
+		}
+		cs, err = cl.Connect(ctx, &mcp.IOTransport{Reader: conn, Writer: conn}, nil)
+		if err == nil {
+			break
+		}
 		conn.Close()
-		return nil, fmt.Errorf("%w: connect: %v", errDaemon, err)
+		if try == 1 || ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: connect: %v", errDaemon, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	s.cs = cs
 	s.done = make(chan struct{})
