@@ -2,18 +2,17 @@ package main
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/velos-pm/velos/core/insight"
+	"github.com/velos-pm/velos/internal/loghub"
 	"github.com/velos-pm/velos/internal/testenv"
 	"github.com/velos-pm/velos/tools"
 )
@@ -183,50 +182,18 @@ func TestLogsFilePerLine(t *testing.T) {
 // The datasets (research-only licence) stay outside the repository.
 func TestLoghubGAThroughCLI(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(testenv.Root(), "..", "shared", "datasets", "loghub")
-	if d := os.Getenv("VELOS_DATASETS"); d != "" {
-		dir = filepath.Join(d, "loghub")
+	sets, err := loghub.Load(loghub.Dir())
+	if errors.Is(err, loghub.ErrMissing) {
+		t.Skip(err)
 	}
-	meta, err := os.ReadFile(filepath.Join(dir, "datasets.json"))
 	if err != nil {
-		t.Skipf("Loghub datasets not found in %s (set VELOS_DATASETS): %v", dir, err)
-	}
-	var m struct {
-		Datasets map[string]struct {
-			Files struct {
-				Log         string `json:"log"`
-				GroundTruth string `json:"ground_truth"`
-			} `json:"files"`
-			HeaderRegex string `json:"header_regex"`
-		} `json:"datasets"`
-	}
-	if err := json.Unmarshal(meta, &m); err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for n := range m.Datasets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	e := testenv.New(t)
 	var sum float64
 	var report strings.Builder
-	for _, n := range names {
-		d := m.Datasets[n]
-		re := regexp.MustCompile(d.HeaderRegex)
-		raw, err := os.ReadFile(filepath.Join(dir, d.Files.Log))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var contents []string
-		for _, l := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
-			sm := re.FindStringSubmatch(strings.TrimSpace(l))
-			if sm == nil {
-				t.Fatalf("%s: header regex does not match %q", n, l)
-			}
-			contents = append(contents, sm[re.SubexpIndex("Content")])
-		}
-		truth := loghubTruth(t, filepath.Join(dir, d.Files.GroundTruth))
+	for _, set := range sets {
+		n, contents, truth := set.Name, set.Contents, set.Truth
 		path := writeLog(t, contents)
 		out := e.MustRun("logs", "--file", path, "--patterns", "--per-line", "--json")
 		var cli []string
@@ -246,22 +213,5 @@ func TestLoghubGAThroughCLI(t *testing.T) {
 		}
 		sum += gaCLI
 	}
-	t.Logf("dataset    GA(cli) GA(lib)\n%saverage    %.3f", report.String(), sum/float64(len(names)))
-}
-
-func loghubTruth(t *testing.T, path string) []string {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var truth []string
-	for _, r := range recs[1:] {
-		truth = append(truth, r[len(r)-1])
-	}
-	return truth
+	t.Logf("dataset    GA(cli) GA(lib)\n%saverage    %.3f", report.String(), sum/float64(len(sets)))
 }

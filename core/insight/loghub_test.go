@@ -1,98 +1,24 @@
 package insight
 
 import (
-	"encoding/csv"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
+
+	"github.com/velos-pm/velos/internal/loghub"
 )
 
-// loghubDir finds the research-only Loghub datasets outside the repository:
-// $VELOS_DATASETS/loghub, or ../shared/datasets/loghub next to the checkout.
-// They are never copied into the repository (their licence is research-only).
-func loghubDir(t testing.TB) string {
-	if d := os.Getenv("VELOS_DATASETS"); d != "" {
-		return filepath.Join(d, "loghub")
+// loadLoghub reads the research-only Loghub datasets from outside the
+// repository, or skips the test saying why.
+func loadLoghub(t testing.TB) []loghub.Set {
+	sets, err := loghub.Load(loghub.Dir())
+	if errors.Is(err, loghub.ErrMissing) {
+		t.Skip(err)
 	}
-	out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
 	if err != nil {
-		return ""
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "..", "shared", "datasets", "loghub")
-}
-
-type loghubSet struct {
-	name     string
-	contents []string
-	truth    []string
-}
-
-func loadLoghub(t testing.TB) []loghubSet {
-	dir := loghubDir(t)
-	meta, err := os.ReadFile(filepath.Join(dir, "datasets.json"))
-	if err != nil {
-		t.Skipf("Loghub datasets not found (set VELOS_DATASETS or put them in ../shared/datasets/loghub): %v", err)
-	}
-	var m struct {
-		Datasets map[string]struct {
-			Files struct {
-				Log         string `json:"log"`
-				GroundTruth string `json:"ground_truth"`
-			} `json:"files"`
-			HeaderRegex string `json:"header_regex"`
-		} `json:"datasets"`
-	}
-	if err := json.Unmarshal(meta, &m); err != nil {
-		t.Fatalf("parse datasets.json: %v", err)
-	}
-	var names []string
-	for n := range m.Datasets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var sets []loghubSet
-	for _, n := range names {
-		d := m.Datasets[n]
-		re, err := regexp.Compile(strings.ReplaceAll(d.HeaderRegex, "(?P<", "(?P<"))
-		if err != nil {
-			t.Fatalf("%s: header regex: %v", n, err)
-		}
-		ci := re.SubexpIndex("Content")
-		raw, err := os.ReadFile(filepath.Join(dir, d.Files.Log))
-		if err != nil {
-			t.Fatalf("%s: %v", n, err)
-		}
-		var contents []string
-		for _, l := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
-			sm := re.FindStringSubmatch(strings.TrimSpace(l))
-			if sm == nil {
-				t.Fatalf("%s: header regex does not match %q", n, l)
-			}
-			contents = append(contents, sm[ci])
-		}
-		f, err := os.Open(filepath.Join(dir, d.Files.GroundTruth))
-		if err != nil {
-			t.Fatalf("%s: %v", n, err)
-		}
-		recs, err := csv.NewReader(f).ReadAll()
-		f.Close()
-		if err != nil {
-			t.Fatalf("%s: ground truth: %v", n, err)
-		}
-		var truth []string
-		for _, r := range recs[1:] {
-			truth = append(truth, r[len(r)-1])
-		}
-		if len(truth) != len(contents) {
-			t.Fatalf("%s: %d lines, %d truth rows", n, len(contents), len(truth))
-		}
-		sets = append(sets, loghubSet{name: n, contents: contents, truth: truth})
+		t.Fatal(err)
 	}
 	return sets
 }
@@ -118,18 +44,18 @@ func TestLoghubAccuracy(t *testing.T) {
 	fmt.Fprintf(&sb, "\n%-10s %6s %6s %6s %9s\n", "dataset", "GA", "PA", "groups", "GA-online")
 	var sumGA, sumPA, sumOn float64
 	for _, s := range sets {
-		pred := Templates(s.contents)
-		ga, pa := GroupingAccuracy(pred, s.truth), parsingAccuracy(pred, s.truth)
+		pred := Templates(s.Contents)
+		ga, pa := GroupingAccuracy(pred, s.Truth), parsingAccuracy(pred, s.Truth)
 		groups := map[string]bool{}
 		for _, p := range pred {
 			groups[p] = true
 		}
-		on := GroupingAccuracy(onlineTemplates(s.contents), s.truth)
+		on := GroupingAccuracy(onlineTemplates(s.Contents), s.Truth)
 		sumGA += ga
 		sumPA += pa
 		sumOn += on
-		fmt.Fprintf(&sb, "%-10s %6.3f %6.3f %6d %9.3f\n", s.name, ga, pa, len(groups), on)
-		if os.Getenv("LOGHUB_DEBUG") == s.name {
+		fmt.Fprintf(&sb, "%-10s %6.3f %6.3f %6d %9.3f\n", s.Name, ga, pa, len(groups), on)
+		if os.Getenv("LOGHUB_DEBUG") == s.Name {
 			debugGroups(t, s, pred)
 		}
 	}
@@ -159,20 +85,20 @@ func onlineTemplates(lines []string) []string {
 
 // debugGroups prints the wrongly grouped lines of one dataset
 // (LOGHUB_DEBUG=<name>), for iterating on the masking rules.
-func debugGroups(t *testing.T, s loghubSet, pred []string) {
+func debugGroups(t *testing.T, s loghub.Set, pred []string) {
 	byTruth := map[string]map[string]int{}
 	for i := range pred {
-		if byTruth[s.truth[i]] == nil {
-			byTruth[s.truth[i]] = map[string]int{}
+		if byTruth[s.Truth[i]] == nil {
+			byTruth[s.Truth[i]] = map[string]int{}
 		}
-		byTruth[s.truth[i]][pred[i]]++
+		byTruth[s.Truth[i]][pred[i]]++
 	}
 	byPred := map[string]map[string]int{}
 	for i := range pred {
 		if byPred[pred[i]] == nil {
 			byPred[pred[i]] = map[string]int{}
 		}
-		byPred[pred[i]][s.truth[i]]++
+		byPred[pred[i]][s.Truth[i]]++
 	}
 	for tr, ps := range byTruth {
 		if len(ps) > 1 {
