@@ -36,20 +36,13 @@ func Register(srv *mcp.Server, d *tool.Deps) {
 
 // diagnose states what the supervisor knows and what to look at next.
 func diagnose(d *tool.Deps, target string) (string, error) {
-	ps, err := d.Procs.Resolve(target)
+	ins, err := d.Procs.Select(target)
 	if err != nil {
 		return "", fmt.Errorf("diagnose: %w", err)
 	}
-	want := map[int]bool{}
-	for _, p := range ps {
-		want[p.ID()] = true
-	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Diagnose the Velos-managed process %q. What the supervisor knows now:\n", target)
-	for _, in := range d.Procs.List() {
-		if !want[in.ID] {
-			continue
-		}
+	for _, in := range ins {
 		fmt.Fprintf(&b, "- id %d %s: %s, %d restarts, command %q, cwd %s", in.ID, in.LogName(), in.Status, in.Restarts, strings.Join(in.Spec.Command, " "), in.Spec.Cwd)
 		if in.LastExit != nil {
 			fmt.Fprintf(&b, ", last exit %s after %s", in.LastExit, render.Duration(in.LastExit.Uptime))

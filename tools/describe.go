@@ -49,21 +49,11 @@ var Describe = &tool.Def[DescribeIn, DescribeOut]{
 	Name: "process_describe", CLI: "describe", Aliases: []string{"show"}, Title: "Describe a process", Effect: tool.ReadOnly,
 	Summary: "Everything about one process: command, cwd, env, policy, last exit, restart history with causes, log files.",
 	Run: func(ctx context.Context, d *tool.Deps, in DescribeIn) (DescribeOut, error) {
-		ps, err := d.Procs.Resolve(in.Target)
+		ins, err := d.Procs.Select(in.Target)
 		if err != nil {
 			return DescribeOut{}, fmt.Errorf("describe: %w", err)
 		}
-		ids := map[int]bool{}
-		for _, p := range ps {
-			ids[p.ID()] = true
-		}
 		out := DescribeOut{Processes: []ProcessDetail{}}
-		var ins []supervisor.Info
-		for _, in := range d.Procs.List() {
-			if ids[in.ID] {
-				ins = append(ins, in)
-			}
-		}
 		sampleIfStale(ctx, d, ins, 0) // a process restarted a moment ago has no figures yet
 		now := time.Now()
 		for _, in := range ins {

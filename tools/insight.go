@@ -68,21 +68,7 @@ func (r RangeIn) until(now time.Time, until *time.Time) error {
 // targetInfos returns the processes a target (name, id, all) selects, in
 // list order.
 func targetInfos(d *tool.Deps, target string) ([]supervisor.Info, error) {
-	ps, err := d.Procs.Resolve(target)
-	if err != nil {
-		return nil, err
-	}
-	ids := map[int]bool{}
-	for _, p := range ps {
-		ids[p.ID()] = true
-	}
-	var out []supervisor.Info
-	for _, in := range d.Procs.List() {
-		if ids[in.ID] {
-			out = append(out, in)
-		}
-	}
-	return out, nil
+	return d.Procs.Select(target)
 }
 
 func logNames(infos []supervisor.Info) []string {

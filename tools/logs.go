@@ -213,22 +213,13 @@ func LogNames(d *tool.Deps, target string) ([]string, error) {
 	if target == "all" {
 		return []string{"all"}, nil
 	}
-	ps, err := d.Procs.Resolve(target)
+	ins, err := d.Procs.Select(target)
 	if err != nil {
 		return nil, err
 	}
-	ids := map[int]bool{}
-	for _, p := range ps {
-		ids[p.ID()] = true
-	}
-	var names []string
-	for _, in := range d.Procs.List() {
-		if ids[in.ID] {
-			names = append(names, in.LogName())
-		}
-	}
-	if len(names) == 0 { // deleted between the two looks
-		return nil, fmt.Errorf("process %q is gone", target)
+	names := make([]string, len(ins))
+	for i, in := range ins {
+		names[i] = in.LogName()
 	}
 	return names, nil
 }

@@ -76,22 +76,12 @@ var Metrics = &tool.Def[MetricsIn, MetricsOut]{
 		if err != nil || window <= 0 {
 			return MetricsOut{}, fmt.Errorf("metrics: window %q: want a positive duration like 30s, 5m or 1h", in.Window)
 		}
-		ps, err := d.Procs.Resolve(in.Target)
+		ins, err := d.Procs.Select(in.Target)
 		if err != nil {
 			return MetricsOut{}, fmt.Errorf("metrics: %w", err)
 		}
 		if d.Metrics == nil {
 			return MetricsOut{}, fmt.Errorf("metrics: this daemon does not sample processes")
-		}
-		ids := map[int]bool{}
-		for _, p := range ps {
-			ids[p.ID()] = true
-		}
-		var ins []supervisor.Info
-		for _, in := range d.Procs.List() {
-			if ids[in.ID] {
-				ins = append(ins, in)
-			}
 		}
 		freshen(ctx, d, ins)
 		out := MetricsOut{Window: render.Duration(window), Processes: make([]ProcessMetrics, 0, len(ins))}

@@ -80,23 +80,17 @@ func rows(d *tool.Deps, ins []supervisor.Info, action string) []ReloadRow {
 // profile switched with --env, a config_set of instances), so a reload also
 // applies what changed.
 func reloadNames(ctx context.Context, d *tool.Deps, target, profile string) (ReloadOut, error) {
-	ps, err := d.Procs.Resolve(target)
+	ins, err := d.Procs.Select(target)
 	if err != nil {
 		return ReloadOut{}, fmt.Errorf("reload: %w", err)
 	}
-	ids := map[int]bool{}
-	for _, p := range ps {
-		ids[p.ID()] = true
-	}
 	var names []string
 	byName := map[string][]supervisor.Info{}
-	for _, in := range d.Procs.List() {
-		if ids[in.ID] {
-			if byName[in.Name] == nil {
-				names = append(names, in.Name)
-			}
-			byName[in.Name] = append(byName[in.Name], in)
+	for _, in := range ins {
+		if byName[in.Name] == nil {
+			names = append(names, in.Name)
 		}
+		byName[in.Name] = append(byName[in.Name], in)
 	}
 	// Resolve every name before touching any: a bad profile or a vanished
 	// env_file changes nothing.

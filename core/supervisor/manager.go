@@ -216,6 +216,20 @@ func (m *Manager) Resolve(target string) ([]*Process, error) {
 	return out, nil
 }
 
+// Select returns snapshots of the processes a target selects (see
+// [Manager.Resolve]), in id order.
+func (m *Manager) Select(target string) ([]Info, error) {
+	ps, err := m.Resolve(target)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Info, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.info())
+	}
+	return out, nil
+}
+
 func (m *Manager) knownLocked() string {
 	seen := map[string]bool{}
 	var names []string
