@@ -6,6 +6,7 @@
 package tool
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -168,6 +169,7 @@ func (t *Def[In, Out]) InputSchema() (*jsonschema.Schema, error) {
 	if err := annotate(s, reflect.TypeFor[In]()); err != nil {
 		return nil, fmt.Errorf("%s input schema: %w", t.Name, err)
 	}
+	objectSchemas(s)
 	return s, nil
 }
 
@@ -177,6 +179,7 @@ func (t *Def[In, Out]) OutputSchema() (*jsonschema.Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s output schema: %w", t.Name, err)
 	}
+	objectSchemas(s)
 	return s, nil
 }
 
@@ -212,6 +215,10 @@ func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 	mcp.AddTool(srv, &mcp.Tool{Name: t.Name, Title: t.Title, Description: t.Summary,
 		InputSchema: in, OutputSchema: out, Annotations: t.Annotations()},
 		func(ctx context.Context, req *mcp.CallToolRequest, in In) (_ *mcp.CallToolResult, _ Out, err error) {
+			if err := knownArguments[In](req.Params.Arguments); err != nil {
+				var zero Out
+				return nil, zero, fmt.Errorf("%s: %w", t.Name, err)
+			}
 			if d.Trace != nil {
 				var end func(error)
 				ctx, end = d.Trace(ctx, t.Name)
@@ -234,6 +241,25 @@ func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 			}
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, o, nil
 		})
+	return nil
+}
+
+// knownArguments refuses an argument In has no field for. The schemas
+// clients see leave out additionalProperties:false (see objectSchemas), so
+// this is where a misspelt argument is caught instead of being ignored.
+func knownArguments[In any](raw json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var probe In
+	if err := dec.Decode(&probe); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return fmt.Errorf("unknown argument %s", name)
+		}
+		return fmt.Errorf("arguments: %w", err)
+	}
 	return nil
 }
 

@@ -2,13 +2,17 @@ package tools_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/velos-pm/velos/evals"
 	"github.com/velos-pm/velos/tool"
@@ -69,8 +73,8 @@ func TestRegistry(t *testing.T) {
 					t.Errorf("input property %q has no description (help tag)", name)
 				}
 			}
-			if _, err := e.OutputSchema(); err != nil {
-				t.Fatal(err)
+			if err := objectSchemasOnly(e); err != nil {
+				t.Error(err)
 			}
 			checkRequired(t, e.InType(), in.Required)
 			if _, err := os.Stat(filepath.Join("..", "schemas", i.Name+".json")); err != nil {
@@ -80,6 +84,59 @@ func TestRegistry(t *testing.T) {
 				t.Errorf("no eval case in evals/cases.go")
 			}
 		})
+	}
+}
+
+// objectSchemasOnly fails on any boolean subschema in the tool's schemas as
+// MCP clients receive them: the TypeScript SDK rejects the whole tools/list
+// over one.
+func objectSchemasOnly(e tool.Entry) error {
+	in, err := e.InputSchema()
+	if err != nil {
+		return err
+	}
+	out, err := e.OutputSchema()
+	if err != nil {
+		return err
+	}
+	for which, s := range map[string]*jsonschema.Schema{"input": in, "output": out} {
+		raw, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		bad, err := tool.BoolSubschemas(raw)
+		if err != nil {
+			return err
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("%s %s schema has boolean subschemas at %v: give them an object schema", e.Info().Name, which, bad)
+		}
+	}
+	return nil
+}
+
+// boolOut is a deliberately broken tool: its output schema declares a
+// property as the boolean schema true, as an `any` field used to.
+type boolOut struct{ tool.Entry }
+
+func (boolOut) OutputSchema() (*jsonschema.Schema, error) {
+	return &jsonschema.Schema{Type: "object", Properties: map[string]*jsonschema.Schema{
+		"value": {}, "list": {Type: "array", Items: &jsonschema.Schema{}}}}, nil
+}
+
+func TestBoolSubschemaCaught(t *testing.T) {
+	err := objectSchemasOnly(boolOut{tools.All[0]})
+	if err == nil || !strings.Contains(err.Error(), "/properties/value") || !strings.Contains(err.Error(), "/properties/list/items") {
+		t.Fatalf("a boolean subschema was not reported: %v", err)
+	}
+	// An `any` field in a real Def is given an object schema.
+	type anyOut struct {
+		Value any   `json:"value"`
+		List  []any `json:"list"`
+	}
+	d := &tool.Def[struct{}, anyOut]{Name: "any_test"}
+	if err := objectSchemasOnly(d); err != nil {
+		t.Fatal(err)
 	}
 }
 

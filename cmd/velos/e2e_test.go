@@ -17,6 +17,7 @@ import (
 
 	"github.com/velos-pm/velos/core/daemon"
 	"github.com/velos-pm/velos/internal/testenv"
+	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tools"
 )
 
@@ -332,6 +333,17 @@ func TestMCPServerBridge(t *testing.T) {
 				if tl == nil || tl.InputSchema == nil || tl.OutputSchema == nil || tl.Annotations == nil {
 					t.Fatalf("tools/list: %s missing or without schemas/annotations: %+v", i.Name, tl)
 				}
+			}
+			// What clients receive has no boolean subschema anywhere (the
+			// TypeScript SDK drops every tool of a server over one).
+			raw, _ := json.Marshal(res)
+			if bad, err := tool.BoolSubschemasIn(raw); err != nil || len(bad) > 0 {
+				t.Fatalf("tools/list has boolean subschemas at %v (%v)", bad, err)
+			}
+			// A misspelt argument is refused, not ignored.
+			bad, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "process_list", Arguments: map[string]any{"filtr": "x"}})
+			if err != nil || !bad.IsError || !strings.Contains(bad.Content[0].(*mcp.TextContent).Text, `unknown argument "filtr"`) {
+				t.Fatalf("unknown argument accepted: %v %+v", err, bad)
 			}
 			if !byName["process_list"].Annotations.ReadOnlyHint || !*byName["process_stop"].Annotations.DestructiveHint ||
 				!*byName["process_delete"].Annotations.DestructiveHint {
