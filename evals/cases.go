@@ -38,7 +38,7 @@ var Cases = slices.Concat(lifecycleCases, logCases, insightCases, configCases, m
 
 var lifecycleCases = []Case{
 	{Tool: "process_start", Args: map[string]any{"script": "sleep", "args": []string{"300"}, "name": "web"},
-		Budget: 40, ListBudget: 1300, Facts: []string{`"web"`, `"online"`}},
+		Budget: 40, ListBudget: 1500, Facts: []string{`"web"`, `"online"`}},
 	{Tool: "process_list", Setup: []Call{start("web"), start("worker")},
 		Budget: 70, ListBudget: 350, Facts: []string{" web ", " worker ", `"online"`}},
 	{Tool: "process_describe", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},

@@ -205,14 +205,30 @@ func resolve(p Process, name, profile, baseDir string, ncpu int) (supervisor.Spe
 		MaxMemory:     size(p.MaxMemory),
 		CronRestart:   p.CronRestart,
 		Mode:          p.Mode,
+		Listen:        p.Listen,
+		Balance:       p.Balance,
 		WaitReady:     p.WaitReady,
+		ReadyTCP:      p.ReadyTCP,
+		ReadyHTTP:     p.ReadyHTTP,
 		ListenTimeout: dur(p.ListenTimeout),
+		Watchdog:      dur(p.Watchdog),
 		Watch:         watch,
 		WatchIgnore:   p.WatchIgnore,
 		WatchDebounce: dur(p.WatchDebounce),
 		Log:           supervisor.LogOptions{MaxSize: size(p.LogMaxSize), Keep: p.LogKeep, Gzip: p.LogGzip},
 		User:          p.User,
 		Group:         p.Group,
+	}
+	// Keys of the cluster and readiness work that are not built yet are
+	// refused, never accepted and ignored.
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"listen", p.Listen != ""}, {"balance", p.Balance != ""}, {"ready_tcp", p.ReadyTCP != ""},
+		{"ready_http", p.ReadyHTTP != ""}, {"watchdog", p.Watchdog != ""}} {
+		if k.set {
+			add(k.key, -1, "not supported yet (cluster mode and readiness are being built)")
+		}
 	}
 	if b := spec.Backoff; b.Min > 0 && b.Max > 0 && b.Min > b.Max {
 		add("restart_delay", -1, "%s is above max_restart_delay %s", b.Min, b.Max)

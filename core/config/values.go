@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -173,6 +175,45 @@ func checkString(format, s string) error {
 	case "instances":
 		_, err := parseInstances(s, 1)
 		return err
+	case "balance":
+		return enumCheck(s, "socket", "round-robin", "least-conn")
+	case "address":
+		_, err := ParseAddress(s)
+		return err
+	case "url":
+		return checkURL(s)
+	}
+	return nil
+}
+
+// ParseAddress reads a TCP address to listen on or probe: a port ("3000"),
+// ":3000" or "HOST:PORT". The port may be $PORT or ${PORT}, the instance's
+// own port, expanded when the process starts. It returns the address in
+// HOST:PORT form (host empty for every interface).
+func ParseAddress(s string) (string, error) {
+	t := strings.TrimSpace(s)
+	if _, err := strconv.Atoi(t); err == nil {
+		t = ":" + t
+	}
+	host, port, err := net.SplitHostPort(t)
+	if err != nil {
+		return "", fmt.Errorf("%q is not an address (want a port like 3000, or HOST:PORT like 127.0.0.1:3000)", s)
+	}
+	if port != "$PORT" && port != "${PORT}" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("%q: port %q is not a number from 1 to 65535 (or $PORT)", s, port)
+		}
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// checkURL accepts an http or https URL with a host; $PORT may stand for the
+// port.
+func checkURL(s string) error {
+	u, err := url.Parse(strings.NewReplacer("${PORT}", "1", "$PORT", "1").Replace(strings.TrimSpace(s)))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL (want e.g. http://127.0.0.1:$PORT/health)", s)
 	}
 	return nil
 }

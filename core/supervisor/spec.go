@@ -48,9 +48,16 @@ type Spec struct {
 	MaxMemory   int64  `json:"max_memory,omitempty"`
 	CronRestart string `json:"cron_restart,omitempty"`
 	// Mode is "fork" (default) or "cluster".
-	Mode          string        `json:"mode,omitempty"`
+	Mode string `json:"mode,omitempty"`
+	// Listen is the address clients connect to ("" = none): Velos binds it
+	// and shares it with the instances, as Balance says.
+	Listen        string        `json:"listen,omitempty"`
+	Balance       string        `json:"balance,omitempty"`
 	WaitReady     bool          `json:"wait_ready,omitempty"`
+	ReadyTCP      string        `json:"ready_tcp,omitempty"`
+	ReadyHTTP     string        `json:"ready_http,omitempty"`
 	ListenTimeout time.Duration `json:"listen_timeout,omitempty"`
+	Watchdog      time.Duration `json:"watchdog,omitempty"`
 	Watch         []string      `json:"watch,omitempty"`
 	WatchIgnore   []string      `json:"watch_ignore,omitempty"`
 	WatchDebounce time.Duration `json:"watch_debounce,omitempty"`
