@@ -14,7 +14,7 @@ import (
 
 // CauseReload is the restart cause of `velos reload` and of a config change
 // applied by it.
-const CauseReload supervisor.Cause = "reload"
+const CauseReload = supervisor.CauseReload
 
 // running returns the processes called name, by id.
 func running(d *tool.Deps, name string) []supervisor.Info {
@@ -64,15 +64,16 @@ func isEmptyJSON(b []byte) bool {
 	return s == "null" || s == "{}" || s == "[]" || s == `""` || s == "0" || s == "false"
 }
 
-// rollingRestart restarts procs one instance at a time, each a graceful
-// stop then a start, so a service with several instances keeps serving.
+// rollingRestart reloads procs one instance at a time: each new instance
+// is ready before the one it replaces stops (see supervisor.Manager.Reload),
+// so a service keeps serving throughout.
 func rollingRestart(ctx context.Context, d *tool.Deps, procs []supervisor.Info, cause supervisor.Cause) ([]supervisor.Info, error) {
 	out := make([]supervisor.Info, 0, len(procs))
 	for _, p := range procs {
-		ins, err := d.Procs.Restart(ctx, strconv.Itoa(p.ID), cause)
+		ins, err := d.Procs.Reload(ctx, strconv.Itoa(p.ID), nil, cause, nil)
 		out = append(out, ins...)
 		if err != nil {
-			return out, fmt.Errorf("reload %s (id %d): %w", p.Name, p.ID, err)
+			return out, err
 		}
 	}
 	return out, nil
@@ -92,10 +93,7 @@ func replace(ctx context.Context, d *tool.Deps, spec supervisor.Spec, cause supe
 		}
 		return d.Procs.Start(spec)
 	}
-	if _, err := d.Procs.Update(spec.Name, spec); err != nil {
-		return nil, fmt.Errorf("reload %s: %w", spec.Name, err)
-	}
-	return rollingRestart(ctx, d, cur, cause)
+	return d.Procs.Reload(ctx, spec.Name, &spec, cause, nil)
 }
 
 // syncCron brings the cron scheduler in step after specs changed without a

@@ -29,7 +29,8 @@ const envApp = `const fs = require("fs");
 const e = process.env;
 fs.writeFileSync("env-" + e.VELOS_INSTANCE + ".json.tmp", JSON.stringify({PORT: e.PORT, NODE_ENV: e.NODE_ENV, FOO: e.FOO, pid: process.pid}));
 fs.renameSync("env-" + e.VELOS_INSTANCE + ".json.tmp", "env-" + e.VELOS_INSTANCE + ".json");
-setInterval(() => {}, 1000);
+if (e.PORT) require("http").createServer((q, s) => s.end("pid " + process.pid + "\n")).listen(Number(e.PORT));
+else setInterval(() => {}, 1000);
 `
 
 // specExample is the config of the issue, verbatim.
@@ -109,7 +110,10 @@ func TestSpecExampleStartsWithProfile(t *testing.T) {
 	t.Parallel()
 	needNode(t)
 	e := testenv.New(t)
-	dir := project(t, map[string]string{"api.js": envApp, "velos.toml": specExample})
+	// The example's ports, made free ones so that tests can run side by side.
+	p0, p1 := freePort(t), freePort(t)
+	example := strings.NewReplacer(`"3000"`, `"`+p0+`"`, `"3001"`, `"`+p1+`"`).Replace(specExample)
+	dir := project(t, map[string]string{"api.js": envApp, "velos.toml": example})
 	r := e.RunIn(dir, "start", "velos.toml", "--env", "staging")
 	if r.Code != 0 {
 		t.Fatalf("start: %d %s", r.Code, r.Stderr)
@@ -119,14 +123,14 @@ func TestSpecExampleStartsWithProfile(t *testing.T) {
 		t.Fatalf("want 4 instances, got %+v", ps)
 	}
 	for i := range 4 {
-		if ce := readEnv(t, dir, i, 0); ce.PORT != "3001" || ce.NODE_ENV != "staging" {
+		if ce := readEnv(t, dir, i, 0); ce.PORT != p1 || ce.NODE_ENV != "staging" {
 			t.Fatalf("instance %d runs with %+v, want the staging profile", i, ce)
 		}
 	}
 	// The profile is recorded: config get shows it.
 	var got tools.ConfigGetOut
 	json.Unmarshal([]byte(e.MustRun("config", "get", "api", "--json")), &got)
-	if got.Profile != "staging" || got.Config == nil || got.Config.MaxMemory != "1G" || got.Config.EnvProfiles["staging"]["PORT"] != "3001" {
+	if got.Profile != "staging" || got.Config == nil || got.Config.MaxMemory != "1G" || got.Config.EnvProfiles["staging"]["PORT"] != p1 {
 		t.Fatalf("config get: %+v", got)
 	}
 
@@ -139,7 +143,7 @@ func TestSpecExampleStartsWithProfile(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("start api.js --env qa: %d %s", r.Code, r.Stderr)
 	}
-	if ce := readEnv(t, dir, 0, old.PID); ce.PORT != "3000" || ce.NODE_ENV != "qa" {
+	if ce := readEnv(t, dir, 0, old.PID); ce.PORT != p0 || ce.NODE_ENV != "qa" {
 		t.Fatalf("after --env qa: %+v", ce)
 	}
 	if len(list(t, e)) != 4 {
@@ -194,6 +198,8 @@ instances = 2
 [process.api.env]
 PORT = "3000"
 `
+	portA, portB := freePort(t), freePort(t)
+	v1 = strings.Replace(v1, `"3000"`, `"`+portA+`"`, 1)
 	dir := project(t, map[string]string{"api.js": envApp, "velos.toml": v1})
 	cfg := filepath.Join(dir, "velos.toml")
 	e.MustRun("start", cfg)
@@ -211,7 +217,7 @@ PORT = "3000"
 		t.Fatalf("a bad reload changed the list: %+v", after)
 	}
 
-	v2 := strings.Replace(v1, `PORT = "3000"`, `PORT = "3002"`, 1) + "\n[process.new]\nscript = \"sleep\"\nargs = [\"300\"]\n"
+	v2 := strings.Replace(v1, `PORT = "`+portA+`"`, `PORT = "`+portB+`"`, 1) + "\n[process.new]\nscript = \"sleep\"\nargs = [\"300\"]\n"
 	os.WriteFile(cfg, []byte(v2), 0o644)
 	var out tools.ReloadOut
 	if err := json.Unmarshal([]byte(e.MustRun("reload", cfg, "--json")), &out); err != nil {
@@ -234,7 +240,7 @@ PORT = "3000"
 	if got := pids(after, "outside"); len(got) != 1 || got[0] != pids(before, "outside")[0] {
 		t.Errorf("a process not in the file was touched: %v", got)
 	}
-	if ce := readEnv(t, dir, 0, old0.PID); ce.PORT != "3002" {
+	if ce := readEnv(t, dir, 0, old0.PID); ce.PORT != portB {
 		t.Errorf("api after reload runs with PORT=%s", ce.PORT)
 	}
 	for _, d := range describeAll(t, e, "api") {
@@ -242,10 +248,10 @@ PORT = "3000"
 			t.Errorf("api instance %d history %+v, want one reload", d.Instance, d.History)
 		}
 	}
-	// The recorded config follows the file: a save holds PORT 3002.
+	// The recorded config follows the file: a save holds the new PORT.
 	var got tools.ConfigGetOut
 	json.Unmarshal([]byte(e.MustRun("config", "get", "api", "env.PORT", "--json")), &got)
-	if got.Value != "3002" {
+	if got.Value != portB {
 		t.Errorf("config get api env.PORT = %v", got.Value)
 	}
 }
@@ -662,8 +668,10 @@ func TestDaemonSdNotify(t *testing.T) {
 			b, _ := os.ReadFile(filepath.Join(e.Home, "child.env"))
 			return bytes.Contains(b, []byte("VELOS_NAME="))
 		})
-		if b, _ := os.ReadFile(filepath.Join(e.Home, "child.env")); bytes.Contains(b, []byte("NOTIFY_SOCKET")) || bytes.Contains(b, []byte("WATCHDOG_USEC")) {
-			t.Fatalf("a child inherited the notify variables:\n%s", b)
+		// (A child has a NOTIFY_SOCKET of its own, in the daemon's run folder.)
+		if b, _ := os.ReadFile(filepath.Join(e.Home, "child.env")); bytes.Contains(b, []byte("NOTIFY_SOCKET="+sock)) || bytes.Contains(b, []byte("WATCHDOG_USEC")) ||
+			!bytes.Contains(b, []byte("NOTIFY_SOCKET="+filepath.Join(e.Home, "run"))) {
+			t.Fatalf("a child inherited the daemon's notify variables, or has no socket of its own:\n%s", b)
 		}
 		e.MustRun("kill")
 		for m := next(); m != "STOPPING=1"; m = next() {

@@ -112,7 +112,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 			log.Warn("otel", "err", err)
 		}
 	}()
-	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, OnEvent: func(e supervisor.Event) {
+	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, RunDir: home.Run(), OnEvent: func(e supervisor.Event) {
 		tracer.OnEvent(e)
 		cfg.onEvent(e)
 	}})

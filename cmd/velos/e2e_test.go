@@ -21,6 +21,9 @@ import (
 	"github.com/velos-pm/velos/tools"
 )
 
+// freePort is a free loopback port, as text for configs and flags.
+func freePort(t *testing.T) string { return strconv.Itoa(testenv.FreePort(t)) }
+
 // list returns `velos list --json` as processes.
 func list(t *testing.T, e *testenv.Env) []tools.ProcessInfo {
 	t.Helper()

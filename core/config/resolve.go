@@ -219,16 +219,26 @@ func resolve(p Process, name, profile, baseDir string, ncpu int) (supervisor.Spe
 		User:          p.User,
 		Group:         p.Group,
 	}
-	// Keys of the cluster and readiness work that are not built yet are
-	// refused, never accepted and ignored.
-	for _, k := range []struct {
-		key string
-		set bool
-	}{{"listen", p.Listen != ""}, {"balance", p.Balance != ""}, {"ready_tcp", p.ReadyTCP != ""},
-		{"ready_http", p.ReadyHTTP != ""}, {"watchdog", p.Watchdog != ""}} {
-		if k.set {
-			add(k.key, -1, "not supported yet (cluster mode and readiness are being built)")
+	if p.Listen != "" {
+		spec.Listen, _ = ParseAddress(p.Listen)
+	}
+	// How the instances share a port: contradictions (listen in fork mode,
+	// cluster mode without a port, a probe of the shared socket) are
+	// reported on the key that makes them.
+	if _, _, err := spec.WithDefaults().Sharing(); err != nil {
+		key := "listen"
+		switch {
+		case p.Mode == "cluster" && p.Listen == "":
+			key = "mode"
+		case p.Balance != "" && p.Listen == "":
+			key = "balance"
+		case strings.Contains(err.Error(), "ready_tcp"):
+			key = "ready_tcp"
+		case strings.Contains(err.Error(), "ready_http"):
+			key = "ready_http"
 		}
+		_, msg, _ := strings.Cut(err.Error(), ": ")
+		add(key, -1, "%s", msg)
 	}
 	if b := spec.Backoff; b.Min > 0 && b.Max > 0 && b.Min > b.Max {
 		add("restart_delay", -1, "%s is above max_restart_delay %s", b.Min, b.Max)

@@ -23,7 +23,7 @@ func TestSetKeySameMessageAsFile(t *testing.T) {
 		{"mode", "clustr", `"clustr"`},
 		{"autorestart", "sometimes", `"sometimes"`},
 		{"kill_signal", "SIGFOO", `"SIGFOO"`},
-		{"instances", "-1", `-1`},
+		{"instances", "-2000", `-2000`},
 		{"instances", "lots", `"lots"`},
 		{"max_restarts", "ten", `"ten"`},
 		{"log_keep", "-2", `-2`},
@@ -113,7 +113,7 @@ func TestFormatRoundTrip(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"api.js": "", "w.py": ""})
 	in := []Entry{
 		{Name: "api", Process: Process{Script: "api.js", Args: []string{"--a", `quote " and \ back`}, Instances: "4",
-			Mode: "cluster", MaxMemory: "1G", Watch: true, WatchIgnore: []string{"node_modules"}, RestartFactor: 2.5,
+			Mode: "cluster", Listen: "3000", MaxMemory: "1G", Watch: true, WatchIgnore: []string{"node_modules"}, RestartFactor: 2.5,
 			MaxRestarts: 3, Autorestart: "on-failure", LogGzip: true, CronRestart: "0 3 * * *",
 			Env:         map[string]string{"NODE_ENV": "production", "weird.name": "tab\there\nnl"},
 			EnvProfiles: map[string]map[string]string{"staging": {"PORT": "3001"}, "my prof": {"X": "1"}}}},

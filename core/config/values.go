@@ -126,8 +126,9 @@ func enumCheck(s string, allowed ...string) error {
 // MaxInstances bounds the instances key.
 const MaxInstances = 1024
 
-// parseInstances reads the instances key: "" (one), a number ≥ 0, or "max"
-// (one per CPU, as given by ncpu).
+// parseInstances reads the instances key: "" (one), a number ≥ 0, "max"
+// (one per CPU, as given by ncpu) or, as in PM2, a negative number: that
+// many fewer than the CPUs (-1 on 8 CPUs is 7), at least one.
 func parseInstances(s string, ncpu int) (int, error) {
 	switch strings.TrimSpace(s) {
 	case "":
@@ -140,7 +141,10 @@ func parseInstances(s string, ncpu int) (int, error) {
 		return 0, fmt.Errorf("%q is not a number or \"max\"", s)
 	}
 	if n < 0 {
-		return 0, fmt.Errorf("%d is negative (want a number ≥ 0 or \"max\")", n)
+		if n < -MaxInstances {
+			return 0, fmt.Errorf("%d is below the limit of -%d", n, MaxInstances)
+		}
+		return max(ncpu+n, 1), nil
 	}
 	if n > MaxInstances { // a typo must not become a fork bomb
 		return 0, fmt.Errorf("%d is above the limit of %d", n, MaxInstances)

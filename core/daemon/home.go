@@ -36,6 +36,10 @@ func (h Home) Socket() string { return filepath.Join(h.Dir, "velos.sock") }
 // Logs is the folder of process logs.
 func (h Home) Logs() string { return filepath.Join(h.Dir, "logs") }
 
+// Run is the folder of per-process sockets (NOTIFY_SOCKET) and the Node
+// preload.
+func (h Home) Run() string { return filepath.Join(h.Dir, "run") }
+
 // DaemonLog is the daemon's own log.
 func (h Home) DaemonLog() string { return filepath.Join(h.Dir, "daemon.log") }
 

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/velos-pm/velos/core/cluster"
 )
 
 // Sink receives a child's output. Attach reads r until EOF and closes the
@@ -38,6 +41,7 @@ type EventKind string
 // The events a [Manager] reports.
 const (
 	EventStarted EventKind = "started"
+	EventReady   EventKind = "ready"   // the run is ready (at once when nothing is waited for)
 	EventCrashed EventKind = "crashed" // exited and will be restarted after Delay
 	EventExited  EventKind = "exited"  // exited and stays down (stopped or errored)
 	EventStopped EventKind = "stopped" // stopped on request
@@ -65,20 +69,37 @@ type Options struct {
 	Now     func() time.Time // the clock; time.Now when nil
 	Logger  *slog.Logger
 	OnEvent func(Event) // called synchronously; must not block or call back into the Manager
+	// RunDir holds per-run sockets (NOTIFY_SOCKET) and the Node preload; a
+	// private temporary folder, removed at Shutdown, when empty.
+	RunDir string
+	// Balancer makes the balancer of a process with balance round-robin or
+	// least-conn; such processes cannot start without it.
+	Balancer NewBalancer
 }
 
 // Manager owns every supervised process of one daemon.
 type Manager struct {
-	sink    Sink
-	now     func() time.Time
-	log     *slog.Logger
-	onEvent func(Event)
-	wg      sync.WaitGroup
+	sink        Sink
+	now         func() time.Time
+	log         *slog.Logger
+	onEvent     func(Event)
+	newBalancer NewBalancer
+	wg          sync.WaitGroup
+
+	dirOnce sync.Once
+	runDir  string
+	tempDir bool // runDir was made by the Manager and goes at Shutdown
+	dirErr  error
+	preOnce sync.Once
+	preload string
+	preErr  error
 
 	mu     sync.Mutex
 	procs  []*Process // by id
 	nextID int
-	closed bool // Shutdown has begun: nothing starts any more
+	seq    int               // runs started, for their ids
+	shares map[string]*share // ports held, by process name
+	closed bool              // Shutdown has begun: nothing starts any more
 }
 
 // ErrClosed is returned by operations that would start a process once the
@@ -93,7 +114,7 @@ var ErrExists = errors.New("process already exists")
 
 // NewManager returns a Manager with no processes.
 func NewManager(o Options) *Manager {
-	m := &Manager{sink: o.Sink, now: o.Now, log: o.Logger, onEvent: o.OnEvent}
+	m := &Manager{sink: o.Sink, now: o.Now, log: o.Logger, onEvent: o.OnEvent, runDir: o.RunDir, newBalancer: o.Balancer}
 	if m.sink == nil {
 		m.sink = DiscardSink{}
 	}
@@ -104,6 +125,39 @@ func NewManager(o Options) *Manager {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	return m
+}
+
+// runFolder returns the folder for per-run sockets, made on first use.
+func (m *Manager) runFolder() (string, error) {
+	m.dirOnce.Do(func() {
+		if m.runDir == "" {
+			m.runDir, m.dirErr = os.MkdirTemp("", "velos-run")
+			m.tempDir = m.dirErr == nil
+			return
+		}
+		m.dirErr = os.MkdirAll(m.runDir, 0o700)
+	})
+	return m.runDir, m.dirErr
+}
+
+// nodePreload returns the path of the Node preload, written on first use.
+func (m *Manager) nodePreload() (string, error) {
+	m.preOnce.Do(func() {
+		dir, err := m.runFolder()
+		if err != nil {
+			m.preErr = err
+			return
+		}
+		m.preload, m.preErr = cluster.WritePreload(dir)
+	})
+	return m.preload, m.preErr
+}
+
+func (m *Manager) nextSeq() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.seq++
+	return m.seq
 }
 
 func (m *Manager) emit(e Event) {
@@ -119,6 +173,9 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 	spec = spec.WithDefaults()
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("start: %w", err)
+	}
+	if _, _, err := spec.Sharing(); err != nil {
+		return nil, fmt.Errorf("start %w", err)
 	}
 	m.mu.Lock()
 	if m.closed {
@@ -158,15 +215,48 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 	m.procs = append(m.procs, ps...)
 	m.mu.Unlock()
 
-	var infos []Info
 	for _, p := range ps {
-		if err := p.launch(); err != nil {
+		if err := p.launch(nil); err != nil {
 			for _, q := range ps {
 				_ = q.stop(context.Background())
 			}
 			m.remove(ps)
 			return nil, err
 		}
+	}
+	// Start returns once every instance is ready. One that is not in time
+	// (or comes to rest first) fails the start: all are stopped and stay
+	// listed, errored, with the reason.
+	timeout := spec.ListenTimeout
+	if timeout <= 0 {
+		timeout = DefaultListenTimeout
+	}
+	deadline := time.Now().Add(timeout + time.Second)
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.awaitStarted(context.Background(), deadline)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		m.each(ps, func(p *Process) error {
+			p.op.Lock()
+			defer p.op.Unlock()
+			_ = p.stop(context.Background())
+			p.mu.Lock()
+			p.reason = err.Error()
+			p.setStatus(Errored)
+			p.mu.Unlock()
+			return nil
+		})
+		return nil, err
+	}
+	infos := make([]Info, 0, len(ps))
+	for _, p := range ps {
 		infos = append(infos, p.info())
 	}
 	return infos, nil
@@ -280,14 +370,24 @@ func (m *Manager) restart(ctx context.Context, p *Process, cause Cause) error {
 	if closed {
 		return fmt.Errorf("restart %s: %w", p.info().Name, ErrClosed)
 	}
+	p.mu.Lock()
+	spec := p.spec
+	p.mu.Unlock()
+	keep := p.keepShare(spec)
 	if err := p.stop(ctx); err != nil {
+		if keep != nil {
+			m.releaseShare(keep)
+		}
 		return err
 	}
 	p.mu.Lock()
 	p.recordRestart(string(cause))
 	p.decisions = History{}
 	p.mu.Unlock()
-	return p.launch()
+	if err := p.launch(keep); err != nil {
+		return err
+	}
+	return p.awaitStarted(ctx, time.Now().Add(readyTimeout(spec)+time.Second))
 }
 
 // Update replaces the spec of the target's processes without restarting
@@ -387,5 +487,8 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		return p.stop(ctx)
 	})
 	m.wg.Wait()
+	if m.tempDir {
+		os.RemoveAll(m.runDir)
+	}
 	return err
 }

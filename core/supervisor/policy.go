@@ -11,13 +11,21 @@ type Exit struct {
 	Code   int           `json:"code"`             // exit status; -1 when killed by a signal
 	Signal string        `json:"signal,omitempty"` // e.g. "SIGKILL" when killed by a signal
 	Uptime time.Duration `json:"uptime"`
+	// Reason is set when Velos ended the run itself because it failed: not
+	// ready in time, or a missed watchdog heartbeat.
+	Reason string `json:"reason,omitempty"`
 }
 
-// Failed reports whether the run ended badly: a non-zero status or a signal.
-func (e Exit) Failed() bool { return e.Code != 0 || e.Signal != "" }
+// Failed reports whether the run ended badly: a non-zero status, a signal,
+// or a failure Velos saw (Reason).
+func (e Exit) Failed() bool { return e.Code != 0 || e.Signal != "" || e.Reason != "" }
 
-// String is the restart cause shown to users: "exit 1" or "SIGKILL".
+// String is the restart cause shown to users: "exit 1", "SIGKILL", or the
+// reason Velos ended it ("watchdog: …").
 func (e Exit) String() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
 	if e.Signal != "" {
 		return e.Signal
 	}

@@ -18,5 +18,7 @@ func signalGroup(pid int, sig syscall.Signal) {
 	}
 }
 
+func continueGroup(int) {}
+
 // signalOf is "": only unix reports death by signal.
 func signalOf(ps *os.ProcessState) string { return "" }

@@ -18,6 +18,9 @@ func signalGroup(pgid int, sig syscall.Signal) {
 	}
 }
 
+// continueGroup resumes a stopped group so it can act on a signal.
+func continueGroup(pgid int) { signalGroup(pgid, syscall.SIGCONT) }
+
 // signalOf names the signal that killed the process, or "" if it exited.
 func signalOf(ps *os.ProcessState) string {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

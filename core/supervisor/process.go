@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"sort"
 	"strconv"
 	"sync"
 	"syscall"
@@ -18,11 +15,14 @@ type Status string
 
 // The statuses a process moves through.
 const (
-	Online   Status = "online"
-	Stopping Status = "stopping"
-	Stopped  Status = "stopped"
-	Waiting  Status = "waiting" // backing off before an automatic restart
-	Errored  Status = "errored"
+	// Launching: started, not ready yet (see [Spec.WaitReady], ReadyTCP,
+	// ReadyHTTP, and a Node program on a shared port).
+	Launching Status = "launching"
+	Online    Status = "online"
+	Stopping  Status = "stopping"
+	Stopped   Status = "stopped"
+	Waiting   Status = "waiting" // backing off before an automatic restart
+	Errored   Status = "errored"
 )
 
 // Cause says why a process was (re)started.
@@ -30,10 +30,12 @@ type Cause string
 
 // Restart causes other than an exit, which is recorded as its Exit.String().
 const (
-	CauseManual Cause = "manual"
-	CauseCron   Cause = "cron"
-	CauseMemory Cause = "max_memory"
-	CauseWatch  Cause = "watch"
+	CauseManual   Cause = "manual"
+	CauseCron     Cause = "cron"
+	CauseMemory   Cause = "max_memory"
+	CauseWatch    Cause = "watch"
+	CauseReload   Cause = "reload"
+	CauseWatchdog Cause = "watchdog"
 )
 
 // Restart is one entry of a process's restart history.
@@ -59,6 +61,27 @@ type Info struct {
 	Reason    string // why it is errored or stopped, when it is
 	History   []Restart
 	NextStart time.Time // when Waiting
+
+	// ReadyWait says what a launching process waits for ("READY=1",
+	// "tcp 127.0.0.1:3000" …) and ReadyBy until when.
+	ReadyWait []string
+	ReadyBy   time.Time
+	// Notice is the last STATUS= the program sent on NOTIFY_SOCKET.
+	Notice string
+	// Listen is the address the process's instances share ("" when Velos
+	// holds no port for it), Balance how (socket, round-robin, least-conn)
+	// and Port the PORT this instance was given.
+	Listen  string
+	Balance string
+	Port    int
+	// Lag is the event-loop lag a Node program reported, nil otherwise.
+	Lag *Lag
+}
+
+// Lag is a Node program's event-loop delay over the last report interval.
+type Lag struct {
+	P50, P99, Max time.Duration
+	At            time.Time
 }
 
 // LogName is the name its log files carry: the process name, or name-i for
@@ -70,22 +93,23 @@ func (i Info) LogName() string {
 	return i.Name
 }
 
-// Process is one supervised child and its supervision goroutine.
+// Process is one supervised instance and its supervision goroutine. Each
+// time it runs a program it does so as a [run]; a reload overlaps two runs.
 type Process struct {
 	m        *Manager
 	id       int
 	instance int
 
 	// op serialises the operations asked for from outside — stop, restart,
-	// delete — so two restarts at once cannot start two children.
+	// reload, delete — so two restarts at once cannot start two children.
 	op      sync.Mutex
 	deleted bool // guarded by op: a deleted process is never launched again
 
 	mu        sync.Mutex
 	spec      Spec
 	status    Status
-	pid       int
-	pgid      int
+	cur       *run // the run that serves; nil between runs
+	pending   *run // a run a reload started, not serving yet
 	startedAt time.Time
 	restarts  int
 	lastExit  *Exit
@@ -99,6 +123,9 @@ type Process struct {
 	stopping   bool          // a stop was asked for: the loop must not restart
 	wake       chan struct{} // closed to cut a backoff wait short
 	done       chan struct{} // closed when the supervision loop has ended
+	changed    chan struct{} // closed and renewed at every status change
+	swapped    chan struct{} // closed and renewed when a reload replaces cur
+	share      *share        // the port shared with the other instances, held while supervised
 }
 
 func (p *Process) info() Info {
@@ -106,14 +133,41 @@ func (p *Process) info() Info {
 	defer p.mu.Unlock()
 	in := Info{
 		ID: p.id, Name: p.spec.Name, Instance: p.instance, Spec: p.spec, Status: p.status,
-		PID: p.pid, StartedAt: p.startedAt, Restarts: p.restarts, Reason: p.reason,
+		StartedAt: p.startedAt, Restarts: p.restarts, Reason: p.reason,
 		History: append([]Restart(nil), p.history...), NextStart: p.nextStart,
 	}
 	if p.lastExit != nil {
 		e := *p.lastExit
 		in.LastExit = &e
 	}
+	if p.share != nil {
+		in.Listen, in.Balance = p.share.addr, p.share.balance
+	}
+	if r := p.cur; r != nil {
+		in.PID, in.Port, in.Notice = r.pid, r.port, r.notice
+		if r.lag != nil {
+			l := *r.lag
+			in.Lag = &l
+		}
+		if p.status == Launching {
+			in.ReadyWait, in.ReadyBy = append([]string(nil), r.wants...), r.readyBy
+		}
+	}
 	return in
+}
+
+// setStatus changes the status and wakes whoever waits for a change. The
+// caller holds p.mu.
+func (p *Process) setStatus(s Status) {
+	p.status = s
+	p.changedLocked()
+}
+
+func (p *Process) changedLocked() {
+	if p.changed != nil {
+		close(p.changed)
+	}
+	p.changed = make(chan struct{})
 }
 
 func (p *Process) recordRestart(cause string) {
@@ -125,164 +179,100 @@ func (p *Process) recordRestart(cause string) {
 	}
 }
 
-// launch starts the supervision loop. The caller holds no lock.
-func (p *Process) launch() error {
+// launch starts the supervision loop with a first run. keep, when not nil,
+// is the share an earlier supervision held (a restart), with a reference
+// taken for this one: the port stays bound across the restart. The caller
+// holds no lock.
+func (p *Process) launch(keep *share) error {
 	p.mu.Lock()
 	p.stopping = false
 	p.done = make(chan struct{})
 	p.wake = make(chan struct{})
-	p.mu.Unlock()
-	wait, err := p.spawn()
-	if err != nil {
-		p.mu.Lock()
-		p.status, p.reason, p.pid = Errored, err.Error(), 0
-		close(p.done)
-		p.mu.Unlock()
-		return err
-	}
-	p.m.wg.Add(1)
-	go p.supervise(wait)
-	return nil
-}
-
-// spawn starts one run: a new process group, output into the log sink. The
-// returned wait blocks until the run has ended and its output is stored, and
-// records the exit.
-func (p *Process) spawn() (wait func(), err error) {
-	p.mu.Lock()
+	p.swapped = make(chan struct{})
 	spec := p.spec
 	p.mu.Unlock()
-
-	path, err := exec.LookPath(spec.Command[0])
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	sh, err := keep, error(nil)
+	if sh == nil {
+		sh, err = p.m.acquireShare(spec)
 	}
-	cmd := exec.Command(path, spec.Command[1:]...)
-	cmd.Args[0] = spec.Command[0]
-	cmd.Dir = spec.Cwd
-	cmd.Env = p.environ(spec)
-	setProcessGroup(cmd)
-
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("start %s: stdout pipe: %w", spec.Name, err)
+	if err == nil {
+		p.mu.Lock()
+		p.share = sh
+		p.mu.Unlock()
+		var r *run
+		if r, err = p.spawn(spec, false, ""); err == nil {
+			p.m.wg.Add(1)
+			go p.supervise(r)
+			return nil
+		}
 	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, fmt.Errorf("start %s: stderr pipe: %w", spec.Name, err)
-	}
-	cmd.Stdout, cmd.Stderr = outW, errW
-	if err := cmd.Start(); err != nil {
-		outR.Close()
-		outW.Close()
-		errR.Close()
-		errW.Close()
-		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-	}
-	// The child holds the write ends now; ours must close so the readers see
-	// EOF when the child (and any grandchild sharing the pipe) is gone.
-	outW.Close()
-	errW.Close()
-	logName := p.info().LogName()
-	outDone := p.m.sink.Attach(logName, false, outR, spec.Log)
-	errDone := p.m.sink.Attach(logName, true, errR, spec.Log)
-
 	p.mu.Lock()
-	p.status, p.pid, p.pgid, p.startedAt, p.reason = Online, cmd.Process.Pid, cmd.Process.Pid, p.m.now(), ""
-	p.nextStart = time.Time{}
-	// A stop that came while this run was being started must still end it.
-	stopping := p.stopping
-	cause := p.startCause
-	p.startCause = ""
+	p.reason = err.Error()
+	p.setStatus(Errored)
+	p.releaseShareLocked()
+	close(p.done)
 	p.mu.Unlock()
-	if stopping {
-		signalGroup(cmd.Process.Pid, killSignal(spec))
-	}
-	p.m.emit(Event{Kind: EventStarted, ID: p.id, Name: spec.Name, PID: cmd.Process.Pid, Cause: cause})
-
-	return func() {
-		err := cmd.Wait()
-		e := exitOf(cmd.ProcessState, err)
-		// Whatever the leader left behind in its group goes with it: no orphans.
-		killGroup(cmd.Process.Pid)
-		// From here the group id may be reused: stop must not signal it.
-		p.mu.Lock()
-		p.pgid = 0
-		p.mu.Unlock()
-		drain(outDone, errDone)
-		outR.Close()
-		errR.Close()
-		p.mu.Lock()
-		e.Uptime = p.m.now().Sub(p.startedAt)
-		p.lastExit = &e
-		p.mu.Unlock()
-	}, nil
+	return err
 }
 
-func killGroup(pgid int) { signalGroup(pgid, syscall.SIGKILL) }
-
-// exitOf reads how a run ended from what cmd.Wait returned.
-func exitOf(ps *os.ProcessState, err error) Exit {
-	if ps == nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			ps = ee.ProcessState
-		}
+// keepShare takes one more reference on p's share, if it still fits spec,
+// for a restart to hand to the next launch; nil otherwise.
+func (p *Process) keepShare(spec Spec) *share {
+	p.mu.Lock()
+	sh := p.share
+	p.mu.Unlock()
+	if sh == nil || !sh.fits(spec) {
+		return nil
 	}
-	if ps == nil {
-		return Exit{Code: -1}
-	}
-	if sig := signalOf(ps); sig != "" {
-		return Exit{Code: -1, Signal: sig}
-	}
-	return Exit{Code: ps.ExitCode()}
+	p.m.mu.Lock()
+	sh.refs++
+	p.m.mu.Unlock()
+	return sh
 }
 
-// drain waits for the log readers to write what the child printed, bounded so
-// that a grandchild that escaped the group and holds the pipe cannot wedge us.
-func drain(chs ...<-chan struct{}) {
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	for _, c := range chs {
-		select {
-		case <-c:
-		case <-t.C:
-			return
-		}
+// releaseShareLocked gives back the shared port once supervision ends. The
+// caller holds p.mu.
+func (p *Process) releaseShareLocked() {
+	if p.share != nil {
+		p.m.releaseShare(p.share)
+		p.share = nil
 	}
 }
 
-func (p *Process) environ(s Spec) []string {
-	env := os.Environ()
-	keys := make([]string, 0, len(s.Env))
-	for k := range s.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+s.Env[k])
-	}
-	return append(env,
-		"VELOS_NAME="+s.Name,
-		"VELOS_ID="+strconv.Itoa(p.id),
-		"VELOS_INSTANCE="+strconv.Itoa(p.instance),
-	)
-}
-
-// supervise waits for each run to end and applies the restart policy.
-func (p *Process) supervise(wait func()) {
+// supervise waits for each run to end and applies the restart policy. A run
+// replaced by a reload ends without a decision: the loop follows the new one.
+func (p *Process) supervise(r *run) {
 	defer p.m.wg.Done()
 	for {
-		wait()
+		p.mu.Lock()
+		if p.cur != nil {
+			r = p.cur // a reload may have swapped in a new run
+		}
+		swapped := p.swapped
+		p.mu.Unlock()
+		select {
+		case <-r.ended:
+		case <-swapped:
+			p.mu.Lock()
+			r = p.cur
+			p.mu.Unlock()
+			continue
+		}
 
 		p.mu.Lock()
-		e := *p.lastExit
+		if p.cur != r { // replaced by a reload while it ended
+			r = p.cur
+			p.mu.Unlock()
+			continue
+		}
+		e := *r.exit
+		p.lastExit = &e
+		p.cur = nil
 		name := p.spec.Name // p.spec may be swapped by Update once unlocked
-		p.pid, p.pgid = 0, 0
 		if p.stopping {
-			p.status, p.reason = Stopped, ""
+			p.reason = ""
+			p.setStatus(Stopped)
+			p.releaseShareLocked()
 			close(p.done)
 			p.mu.Unlock()
 			p.m.emit(Event{Kind: EventStopped, ID: p.id, Name: name, Exit: &e})
@@ -291,15 +281,18 @@ func (p *Process) supervise(wait func()) {
 		d, h := Decide(p.spec, e, p.m.now(), p.decisions)
 		p.decisions = h
 		if !d.Restart {
-			p.status, p.reason = d.Status, d.Reason
+			p.reason = d.Reason
+			p.setStatus(d.Status)
+			p.releaseShareLocked()
 			close(p.done)
 			p.mu.Unlock()
 			p.m.emit(Event{Kind: EventExited, ID: p.id, Name: name, Exit: &e, Reason: d.Reason})
 			return
 		}
-		p.status = Waiting
 		p.nextStart = p.m.now().Add(d.Delay)
+		p.setStatus(Waiting)
 		wake := p.wake
+		spec := p.spec
 		p.mu.Unlock()
 		p.m.emit(Event{Kind: EventCrashed, ID: p.id, Name: name, Exit: &e, Delay: d.Delay})
 
@@ -313,28 +306,85 @@ func (p *Process) supervise(wait func()) {
 		}
 		p.mu.Lock()
 		if p.stopping {
-			p.status, p.nextStart = Stopped, time.Time{}
+			p.nextStart = time.Time{}
+			p.setStatus(Stopped)
+			p.releaseShareLocked()
 			close(p.done)
 			p.mu.Unlock()
 			return
+		}
+		if p.cur != nil { // a reload started a new run during the backoff
+			r = p.cur
+			p.nextStart = time.Time{}
+			p.mu.Unlock()
+			continue
 		}
 		p.recordRestart(e.String())
-		p.status = Waiting // still: a stop now waits for spawn to finish
+		spec = p.spec
 		p.mu.Unlock()
-		next, err := p.spawn()
+		next, err := p.spawn(spec, false, "")
 		if err != nil {
 			p.mu.Lock()
-			p.status, p.reason = Errored, err.Error()
+			p.reason = err.Error()
+			p.setStatus(Errored)
+			p.releaseShareLocked()
 			close(p.done)
 			p.mu.Unlock()
 			return
 		}
-		wait = next
+		r = next
 	}
 }
 
-// stop ends the process gracefully: its kill signal to the group, then
-// SIGKILL to the group after the kill timeout. It returns once the
+// awaitStarted waits until the process is online (ready), or has come to
+// rest (errored, stopped), or until deadline. Runs that crash before they
+// are ready are restarted by the policy meanwhile: only the end state counts.
+func (p *Process) awaitStarted(ctx context.Context, deadline time.Time) error {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	p.mu.Lock()
+	before := p.lastExit
+	p.mu.Unlock()
+	for {
+		p.mu.Lock()
+		st, reason, changed, name := p.status, p.reason, p.changed, p.spec.Name
+		var wants []string
+		if p.cur != nil {
+			wants = p.cur.wants
+		}
+		var failed string
+		if p.lastExit != before && p.lastExit != nil {
+			failed = p.lastExit.Reason // not ready in time, or a watchdog
+		}
+		p.mu.Unlock()
+		if failed != "" && st != Online {
+			return fmt.Errorf("start %s: %s", name, failed)
+		}
+		switch st {
+		case Online:
+			return nil
+		case Errored, Stopped:
+			if reason == "" {
+				reason = string(st)
+			}
+			return fmt.Errorf("start %s: %s", name, reason)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("start %s: %w", name, ctx.Err())
+		case <-t.C:
+			what := "ready"
+			if len(wants) > 0 {
+				what = joinWants(wants)
+			}
+			return fmt.Errorf("start %s: not ready in time (waiting for %s)", name, what)
+		}
+	}
+}
+
+// stop ends the process gracefully: its kill signal to the group of every
+// run it has, then SIGKILL after the kill timeout. It returns once the
 // supervision loop has ended.
 func (p *Process) stop(ctx context.Context) error {
 	p.mu.Lock()
@@ -354,14 +404,16 @@ func (p *Process) stop(ctx context.Context) error {
 	if first && p.status == Waiting {
 		close(p.wake)
 	}
-	if p.status == Online {
-		p.status = Stopping
+	if p.status == Online || p.status == Launching {
+		p.setStatus(Stopping)
 	}
-	pgid, spec := p.pgid, p.spec
+	runs := p.runsLocked()
+	spec, sh := p.spec, p.share
 	p.mu.Unlock()
 
-	if pgid > 0 {
-		signalGroup(pgid, killSignal(spec))
+	for _, r := range runs {
+		sh.outOfRotation(r)
+		r.signal(killSignal(spec))
 	}
 	t := time.NewTimer(spec.KillTimeout)
 	defer t.Stop()
@@ -372,15 +424,28 @@ func (p *Process) stop(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	p.mu.Lock()
-	pgid = p.pgid
+	runs = p.runsLocked()
 	p.mu.Unlock()
-	killGroup(pgid)
+	for _, r := range runs {
+		r.signal(syscall.SIGKILL)
+	}
 	select {
 	case <-done:
 		return nil
 	case <-time.After(10 * time.Second):
 		return errors.New("stop " + spec.Name + ": process did not exit after SIGKILL")
 	}
+}
+
+// runsLocked lists the runs that may still have a child. The caller holds p.mu.
+func (p *Process) runsLocked() []*run {
+	var rs []*run
+	for _, r := range []*run{p.cur, p.pending} {
+		if r != nil {
+			rs = append(rs, r)
+		}
+	}
+	return rs
 }
 
 func killSignal(s Spec) syscall.Signal {
@@ -393,3 +458,15 @@ func killSignal(s Spec) syscall.Signal {
 
 // ID is the process's numeric id.
 func (p *Process) ID() int { return p.id }
+
+// joinWants renders what readiness waits for: "READY=1 and tcp :3000".
+func joinWants(w []string) string {
+	s := ""
+	for i, x := range w {
+		if i > 0 {
+			s += " and "
+		}
+		s += x
+	}
+	return s
+}

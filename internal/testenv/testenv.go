@@ -23,6 +23,10 @@ var (
 	buildOnce sync.Once
 	binPath   string
 	buildErr  error
+
+	appOnce sync.Once
+	appPath string
+	appErr  error
 )
 
 // Root is the repository root.
@@ -51,6 +55,41 @@ func Velos(t testing.TB) string {
 		t.Fatalf("build velos: %v", buildErr)
 	}
 	return binPath
+}
+
+// TestApp builds ./internal/testapp once per test process and returns its
+// path: a program whose flags make it report readiness, heartbeat, serve
+// HTTP on a passed socket or its PORT, and stop gracefully.
+func TestApp(t testing.TB) string {
+	t.Helper()
+	appOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "velos-testapp")
+		if err != nil {
+			appErr = err
+			return
+		}
+		appPath = filepath.Join(dir, "testapp")
+		cmd := exec.Command("go", "build", "-o", appPath, "./internal/testapp")
+		cmd.Dir = Root()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			appErr = &buildError{out: string(out), err: err}
+		}
+	})
+	if appErr != nil {
+		t.Fatalf("build testapp: %v", appErr)
+	}
+	return appPath
+}
+
+// FreePort returns a loopback TCP port free at this instant.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 type buildError struct {

@@ -1,0 +1,20 @@
+//go:build !unix
+
+package supervisor
+
+import (
+	"errors"
+	"net"
+	"os"
+)
+
+// socketSharing: only unix passes a listening socket to children.
+const socketSharing = false
+
+var errNoChannels = errors.New("not supported on this system")
+
+func (m *Manager) notifySocket(int) (net.PacketConn, string, error) { return nil, "", errNoChannels }
+
+func ipcPair() (*os.File, *os.File, error) { return nil, nil, errNoChannels }
+
+func (r *run) readIPC(f *os.File) { f.Close() }

@@ -1,0 +1,284 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/velos-pm/velos/core/cluster"
+)
+
+// How the instances of a process share its port ([Spec.Balance]).
+const (
+	// BalanceSocket: Velos binds the port once and every instance gets the
+	// socket as fd 3 (LISTEN_FDS, systemd socket activation); the kernel
+	// spreads connections.
+	BalanceSocket = "socket"
+	// BalanceRoundRobin and BalanceLeastConn: Velos's balancer listens on the
+	// port and each instance listens on a loopback PORT of its own.
+	BalanceRoundRobin = "round-robin"
+	BalanceLeastConn  = "least-conn"
+)
+
+// Balancer spreads the connections of one listener over instances (see
+// core/balance). The Manager adds a run once it is ready and drains it
+// before it is stopped.
+type Balancer interface {
+	Add(id int, addr string)
+	Drain(ctx context.Context, id int) error
+	Remove(id int)
+	Close() error
+}
+
+// NewBalancer makes a [Balancer] serving ln with a strategy
+// (BalanceRoundRobin or BalanceLeastConn).
+type NewBalancer func(ln net.Listener, strategy string) Balancer
+
+// Sharing says whether Velos binds a port for the process up front, and
+// how its instances share it. The address is Listen, or, when Listen is
+// unset and Mode is not fork, ":$PORT" (the PORT env var) for a cluster
+// (Mode cluster or more than one instance). Balance defaults to socket for
+// Node (the preload makes listen(PORT) take the socket) and to round-robin
+// for other programs, which cannot be expected to read LISTEN_FDS. An empty
+// address means Velos binds nothing up front; a single Node instance then
+// has its listening sockets learnt from its first run instead (see the
+// preload), so that restarts and reloads reuse them.
+func (s Spec) Sharing() (addr, balance string, err error) {
+	node := len(s.Command) > 0 && isNode(s.Command[0])
+	addr = s.Listen
+	if s.Mode == "fork" && addr != "" {
+		return "", "", fmt.Errorf("%s: listen needs mode = \"cluster\" (or no mode): in fork mode each instance binds its own port", s.Name)
+	}
+	if addr == "" && s.Mode != "fork" && (s.Instances > 1 || s.Mode == "cluster") {
+		if port, err := strconv.Atoi(s.Env["PORT"]); err == nil && port > 0 && port < 65536 {
+			addr = ":" + strconv.Itoa(port)
+		}
+	}
+	if addr == "" {
+		switch {
+		case s.Mode == "cluster":
+			return "", "", fmt.Errorf("%s: cluster mode needs the port its instances share: set listen (e.g. listen = 3000) or the PORT env var", s.Name)
+		case s.Balance != "":
+			return "", "", fmt.Errorf("%s: balance needs a port to balance: set listen or the PORT env var", s.Name)
+		}
+		return "", "", nil
+	}
+	balance = s.Balance
+	if balance == "" {
+		balance = BalanceRoundRobin
+		if node {
+			balance = BalanceSocket
+		}
+	}
+	if balance == BalanceSocket {
+		// Every instance answers on the shared port: a probe there cannot
+		// tell the new instance of a reload from the old.
+		port := strconv.Itoa(cluster.Port(addr))
+		for _, k := range []struct{ key, v string }{{"ready_tcp", s.ReadyTCP}, {"ready_http", s.ReadyHTTP}} {
+			if k.v != "" && (strings.Contains(k.v, "$PORT") || strings.Contains(k.v, "${PORT}") || strings.Contains(k.v, ":"+port)) {
+				return "", "", fmt.Errorf("%s: %s probes the shared port %s, which every instance answers: use wait_ready (READY=1 / process.send('ready')), a health port of each instance's own, or balance = \"round-robin\"", s.Name, k.key, port)
+			}
+		}
+		if !socketSharing {
+			return "", "", fmt.Errorf("%s: balance = \"socket\" needs unix fd passing; use balance = \"round-robin\" here", s.Name)
+		}
+	}
+	return addr, balance, nil
+}
+
+// learns reports whether runs of spec have their listening sockets learnt:
+// a single Node instance with no port given, not in fork mode.
+func (s Spec) learns() bool {
+	return len(s.Command) > 0 && isNode(s.Command[0]) && s.Listen == "" && s.Mode == "" && s.Instances <= 1
+}
+
+// share is the port(s) held for one process name: the listening sockets
+// passed to instances, or the balancer in front of them. Each supervised
+// instance holds a reference from launch to the end of its supervision, so
+// the port stays bound across crashes and restarts (connections wait in the
+// backlog instead of being refused) and is closed when none runs.
+type share struct {
+	name, addr, balance string
+	port                int     // the public port
+	socks               []*sock // socket mode: passed as fd 3, 4, …; the first is addr's
+	learned             bool    // the sockets came from a run (see Spec.learns)
+	ln                  net.Listener
+	bal                 Balancer
+	refs                int // guarded by Manager.mu
+}
+
+// sock is one listening socket passed to instances.
+type sock struct {
+	port int
+	file *os.File
+}
+
+// fits reports whether runs of spec can keep using sh: its sockets were
+// learnt and spec still learns, or spec asks for the same address and way.
+func (sh *share) fits(spec Spec) bool {
+	if sh.learned {
+		return spec.learns()
+	}
+	addr, balance, err := spec.Sharing()
+	return err == nil && addr == sh.addr && balance == sh.balance
+}
+
+func (sh *share) ports() string {
+	ps := make([]string, len(sh.socks))
+	for i, s := range sh.socks {
+		ps[i] = strconv.Itoa(s.port)
+	}
+	return strings.Join(ps, ",")
+}
+
+// acquireShare returns the process's share, binding the port if nobody of
+// that name holds it yet; nil when Velos holds no port for spec.
+func (m *Manager) acquireShare(spec Spec) (*share, error) {
+	addr, balance, err := spec.Sharing()
+	if err != nil || addr == "" {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if sh := m.shares[spec.Name]; sh != nil {
+		if sh.addr == addr && sh.balance == balance {
+			sh.refs++
+			return sh, nil
+		}
+		return nil, fmt.Errorf("%s: its instances hold %s (%s); stop them all before changing listen or balance to %s (%s)", spec.Name, sh.addr, sh.balance, addr, balance)
+	}
+	ln, err := cluster.Listen(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	sh := &share{name: spec.Name, addr: addr, balance: balance, port: ln.Addr().(*net.TCPAddr).Port, ln: ln, refs: 1}
+	if balance == BalanceSocket {
+		f, err := cluster.File(ln)
+		ln.Close() // the file holds the socket now
+		if err != nil {
+			return nil, err
+		}
+		sh.ln = nil
+		sh.socks = []*sock{{port: sh.port, file: f}}
+	} else {
+		if m.newBalancer == nil {
+			ln.Close()
+			return nil, fmt.Errorf("%s: balance = %q: no balancer in this daemon", spec.Name, balance)
+		}
+		sh.bal = m.newBalancer(ln, balance)
+	}
+	if m.shares == nil {
+		m.shares = map[string]*share{}
+	}
+	m.shares[spec.Name] = sh
+	return sh, nil
+}
+
+// releaseShare drops one reference; the last closes the port.
+func (m *Manager) releaseShare(sh *share) {
+	m.mu.Lock()
+	sh.refs--
+	last := sh.refs == 0
+	if last && m.shares[sh.name] == sh {
+		delete(m.shares, sh.name)
+	}
+	m.mu.Unlock()
+	if !last {
+		return
+	}
+	if sh.bal != nil {
+		_ = sh.bal.Close()
+	} else if sh.ln != nil {
+		_ = sh.ln.Close()
+	}
+	for _, s := range sh.socks {
+		_ = s.file.Close()
+	}
+}
+
+// learnSocket keeps a listening socket a run of p sent (a Node server, over
+// IPC), so the next runs take it instead of binding: a restart does not
+// refuse connections and a reload overlaps on it. It is ignored when p's
+// port is configured, or when it is one already known.
+func (p *Process) learnSocket(port int, f *os.File) {
+	m := p.m
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.spec.learns() || p.stopping || port <= 0 {
+		f.Close()
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sh := p.share
+	if sh == nil {
+		if other := m.shares[p.spec.Name]; other != nil {
+			f.Close()
+			return
+		}
+		sh = &share{name: p.spec.Name, addr: ":" + strconv.Itoa(port), balance: BalanceSocket, port: port, learned: true, refs: 1}
+		if m.shares == nil {
+			m.shares = map[string]*share{}
+		}
+		m.shares[sh.name] = sh
+		p.share = sh
+	}
+	if !sh.learned {
+		f.Close()
+		return
+	}
+	for _, s := range sh.socks {
+		if s.port == port {
+			f.Close()
+			return
+		}
+	}
+	sh.socks = append(sh.socks, &sock{port: port, file: f})
+	m.log.Info("socket learnt", "name", p.spec.Name, "port", port)
+}
+
+// Share returns the balancer of a process name (nil when its instances share
+// a socket or no port), for metrics.
+func (m *Manager) Share(name string) Balancer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if sh := m.shares[name]; sh != nil {
+		return sh.bal
+	}
+	return nil
+}
+
+// inRotation lets the balancer send r connections once it is ready.
+func (sh *share) inRotation(r *run) {
+	if sh != nil && sh.bal != nil && r.port > 0 {
+		sh.bal.Add(r.seq, "127.0.0.1:"+strconv.Itoa(r.port))
+	}
+}
+
+// outOfRotation stops new connections to r at once (open ones go on).
+func (sh *share) outOfRotation(r *run) {
+	if sh != nil && sh.bal != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // only take it out; the caller waits for its end its own way
+		_ = sh.bal.Drain(ctx, r.seq)
+	}
+}
+
+// drain takes r out of rotation and waits for its connections to end, or ctx.
+func (sh *share) drain(ctx context.Context, r *run) {
+	if sh != nil && sh.bal != nil {
+		_ = sh.bal.Drain(ctx, r.seq)
+	}
+}
+
+// forget drops an ended run from the balancer.
+func (sh *share) forget(r *run) {
+	if sh != nil && sh.bal != nil {
+		sh.bal.Remove(r.seq)
+	}
+}
+
+func freePort() (int, error) { return cluster.FreePort() }
