@@ -292,7 +292,6 @@ func (p *Process) supervise(r *run) {
 		p.nextStart = p.m.now().Add(d.Delay)
 		p.setStatus(Waiting)
 		wake := p.wake
-		spec := p.spec
 		p.mu.Unlock()
 		p.m.emit(Event{Kind: EventCrashed, ID: p.id, Name: name, Exit: &e, Delay: d.Delay})
 
@@ -320,7 +319,7 @@ func (p *Process) supervise(r *run) {
 			continue
 		}
 		p.recordRestart(e.String())
-		spec = p.spec
+		spec := p.spec
 		p.mu.Unlock()
 		next, err := p.spawn(spec, false, "")
 		if err != nil {
