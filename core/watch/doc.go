@@ -13,7 +13,9 @@
 // as changed). Removed folders drop out. Symbolic links below a folder are
 // not followed. A single file is watched through its folder, and only its
 // own name counts, so an editor that saves by writing a temporary file and
-// renaming it over the original is seen as one change to that file.
+// renaming it over the original is seen as one change to that file. (A
+// file given as a symbolic link is watched as the link: a change made
+// through it to a target in another folder is not seen; name the target.)
 //
 // A change is a file or folder created, written, removed or renamed. A
 // change of permissions or times alone (chmod, touch -a) is not.
@@ -55,7 +57,8 @@
 // distinct changed paths, sorted, at most [MaxChanged]. A burst that never
 // goes quiet is reported after ten debounce periods, so a file rewritten
 // without pause cannot hold a real change back forever. Calls for one key
-// never overlap; changes that settle while onChange runs make the next call.
+// never overlap, even across [Hub.Remove] and a new [Hub.Add]: changes that
+// settle while onChange runs make the next call, merged into one.
 //
 // # Errors
 //

@@ -52,6 +52,7 @@ type Hub struct {
 	w      *fsnotify.Watcher // nil until the first Add
 	keys   map[string]*key
 	dirs   map[string]map[*key]struct{} // folder → keys that watch it; w watches exactly these
+	busy   map[string]bool              // names with a delivery goroutine
 	closed bool
 	quit   chan struct{}  // closed by Close: the dispatcher returns
 	done   chan struct{}  // closed when the dispatcher has returned
@@ -83,8 +84,6 @@ type key struct {
 	ready       map[string]struct{} // due, waiting for delivery
 	errs        []error             // waiting for delivery
 	reported    map[string]bool     // run-time error causes already reported
-	running     bool                // a delivery goroutine works for this key
-	removed     bool
 }
 
 // New returns a Hub that calls onChange(key, changed) once per burst of
@@ -107,6 +106,7 @@ func New(onChange func(key string, changed []string), onError func(key string, e
 		kick:     make(chan struct{}, 1),
 		keys:     make(map[string]*key),
 		dirs:     make(map[string]map[*key]struct{}),
+		busy:     make(map[string]bool),
 	}, nil
 }
 
@@ -153,7 +153,10 @@ func (h *Hub) Add(name string, o Options) error {
 		return true, nil
 	}
 	fail := func(err error) error { return err }
-	for _, r := range cfg.roots {
+	// Folders first: a file's folder seen first would stop the walk there.
+	roots := slices.Clone(cfg.roots)
+	slices.SortStableFunc(roots, func(a, b root) int { return cmpBool(a.file, b.file) })
+	for _, r := range roots {
 		if r.file {
 			_, err = visit(filepath.Dir(r.path))
 		} else {
@@ -188,7 +191,6 @@ func (h *Hub) Remove(name string) {
 		return
 	}
 	delete(h.keys, name)
-	k.removed = true
 	for d := range k.dirs {
 		h.unwatchDir(d, k)
 	}
@@ -262,6 +264,16 @@ func compile(o Options) (config, error) {
 		c.roots = append(c.roots, root{path: p, file: !fi.IsDir()})
 	}
 	return c, nil
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // pathError is an error with our own text that still unwraps to its cause.
@@ -622,23 +634,27 @@ func (h *Hub) report(k *key, cause string, err error) {
 	h.deliver(k)
 }
 
-// deliver starts k's delivery goroutine unless it runs already. h.mu is held.
+// deliver starts the delivery goroutine of k's name unless it runs
+// already. h.mu is held.
 func (h *Hub) deliver(k *key) {
-	if k.running || h.closed || k.removed {
+	if h.busy[k.name] || h.closed {
 		return
 	}
-	k.running = true
+	h.busy[k.name] = true
 	h.calls.Add(1)
-	go h.deliverLoop(k)
+	go h.deliverLoop(k.name)
 }
 
-// deliverLoop makes k's calls one after the other until nothing is left.
-func (h *Hub) deliverLoop(k *key) {
+// deliverLoop makes the calls for name one after the other until nothing is
+// left. It serves whatever key has the name now, so calls never overlap,
+// not even across a Remove and a new Add.
+func (h *Hub) deliverLoop(name string) {
 	defer h.calls.Done()
 	for {
 		h.mu.Lock()
-		if h.closed || k.removed || (len(k.errs) == 0 && len(k.ready) == 0) {
-			k.running = false
+		k := h.keys[name]
+		if h.closed || k == nil || (len(k.errs) == 0 && len(k.ready) == 0) {
+			delete(h.busy, name)
 			h.mu.Unlock()
 			return
 		}
@@ -646,12 +662,12 @@ func (h *Hub) deliverLoop(k *key) {
 			err := k.errs[0]
 			k.errs = k.errs[1:]
 			h.mu.Unlock()
-			h.onError(k.name, err)
+			h.onError(name, err)
 			continue
 		}
 		changed := slices.Sorted(maps.Keys(k.ready))
 		k.ready = nil
 		h.mu.Unlock()
-		h.onChange(k.name, changed)
+		h.onChange(name, changed)
 	}
 }

@@ -326,6 +326,25 @@ func TestEditorSaveOfSingleFile(t *testing.T) {
 	r.none(t, "k")
 }
 
+func TestFileAndFolderPathsTogether(t *testing.T) {
+	t.Parallel()
+	h, r := newHub(t)
+	dir := t.TempDir()
+	deep := filepath.Join(dir, "sub", "deep")
+	mkdirAll(t, deep)
+	cfg := filepath.Join(dir, "sub", "app.toml")
+	write(t, cfg, "")
+	// The file's folder comes first and is also inside the folder path.
+	add(t, h, "k", Options{Paths: []string{cfg, dir}})
+	want := []string{dir, filepath.Join(dir, "sub"), deep}
+	if got := h.Watched("k"); !slices.Equal(got, want) {
+		t.Fatalf("Watched = %q, want %q", got, want)
+	}
+	f := filepath.Join(deep, "x")
+	write(t, f, "x")
+	wantChanged(t, r.next(t, "k"), f)
+}
+
 func TestOverlappingKeysAndRemove(t *testing.T) {
 	t.Parallel()
 	h, r := newHub(t)
@@ -588,5 +607,59 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 func TestNewNeedsCallbacks(t *testing.T) {
 	if _, err := New(nil, func(string, error) {}); err == nil {
 		t.Fatal("New(nil, …) succeeded")
+	}
+}
+
+func TestCallsForAKeyNeverOverlap(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	release := make(chan struct{})
+	calls := make(chan []string, 10)
+	var inCall sync.Mutex
+	h, err := New(func(key string, changed []string) {
+		if !inCall.TryLock() {
+			t.Errorf("overlapping onChange calls for %s", key)
+			return
+		}
+		defer inCall.Unlock()
+		calls <- changed
+		<-release // a slow callback: a rolling reload
+	}, func(string, error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(t, h, "k", Options{Paths: []string{dir}})
+	a := filepath.Join(dir, "a")
+	write(t, a, "x")
+	select {
+	case c := <-calls:
+		wantChanged(t, c, a)
+	case <-time.After(failAfter):
+		t.Fatal("no call")
+	}
+	// Two bursts end while the first call still runs.
+	b, c := filepath.Join(dir, "b"), filepath.Join(dir, "c")
+	for _, p := range []string{b, c} {
+		write(t, p, "x")
+		select { // the burst ends in this wait; no call may start
+		case got := <-calls:
+			t.Fatalf("a call while the first one runs: %q", got)
+		case <-time.After(quiet):
+		}
+	}
+	close(release)
+	select {
+	case got := <-calls:
+		wantChanged(t, got, b, c) // merged into one
+	case <-time.After(failAfter):
+		t.Fatal("no call after the first returned")
+	}
+	select {
+	case got := <-calls:
+		t.Fatalf("a third call: %q", got)
+	case <-time.After(quiet):
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

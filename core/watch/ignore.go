@@ -20,6 +20,13 @@ var DefaultIgnore = []string{
 	"*.log",
 }
 
+// CheckIgnore reports the first pattern [Hub.Add] would refuse, so a
+// config loader can name it with its file and line before anything runs.
+func CheckIgnore(patterns []string) error {
+	_, err := compileIgnore(patterns)
+	return err
+}
+
 // matcher holds the compiled ignore patterns of one key; see the package
 // documentation for the rules.
 type matcher struct {

@@ -97,7 +97,7 @@ func TestIgnorePatternErrors(t *testing.T) {
 		{"../x", `ignore pattern "../x": points outside the watched folder`},
 		{".", `ignore pattern ".": points outside the watched folder`},
 	} {
-		_, err := compileIgnore([]string{"node_modules", tt.pattern})
+		err := CheckIgnore([]string{"node_modules", tt.pattern})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("pattern %q: error %v, want it to contain %q", tt.pattern, err, tt.want)
 		}
