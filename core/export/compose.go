@@ -251,8 +251,10 @@ func (e *exporter) composeService(a *app) (cService, *File) {
 	return svc, secret
 }
 
-// envFileValue quotes a value for a Compose env file: single quotes keep
-// it as is (no interpolation); a value with a single quote is double-quoted.
+// envFileValue quotes a value for an env file (Compose's env_file,
+// systemd's EnvironmentFile=): single quotes keep it as is, with no
+// escapes and no variable expansion; a value with a single quote in it is
+// double-quoted with escapes.
 func envFileValue(v string) string {
 	if !strings.Contains(v, "'") {
 		return "'" + v + "'"

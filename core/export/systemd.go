@@ -215,7 +215,7 @@ func (e *exporter) systemdApp(a *app) ([]File, []string) {
 		fmt.Fprintf(&b, "# %s: env values of process %s (%s) the redaction rules call secret.\n", envName, a.name, src)
 		b.WriteString("# Install as /etc/velos/" + envName + " (mode 0600); keep it out of version control.\n")
 		for _, k := range sortedKeys(a.secret) {
-			b.WriteString(k + "=" + sdQuote(a.secret[k]) + "\n")
+			b.WriteString(k + "=" + envFileValue(a.secret[k]) + "\n")
 		}
 		secretFile = &File{Name: envName, Content: b.String(), Secret: true}
 		e.note(a, "env", strings.Join(sortedKeys(a.secret), ", "), "in "+envName+" (EnvironmentFile=%E/velos/"+envName+"), not in the unit: the redaction rules call them secret")
