@@ -67,6 +67,9 @@ type Options struct {
 	CronJobs bool
 	// CPUs is what instances = "max" means; runtime.NumCPU() when 0.
 	CPUs int
+	// MaskSecrets writes [insight.Redacted] in place of every secret value,
+	// for output shown to a model rather than written to files.
+	MaskSecrets bool
 }
 
 // File is one generated file.
@@ -244,6 +247,9 @@ func (e *exporter) app(ent config.Entry, spec supervisor.Spec) (*app, error) {
 	a.env, a.secret = map[string]string{}, map[string]string{}
 	for k, v := range spec.Env {
 		if Secret(k, v) {
+			if e.o.MaskSecrets {
+				v = insight.Redacted
+			}
 			a.secret[k] = v
 		} else {
 			a.env[k] = v
