@@ -62,19 +62,6 @@ func quoteAmbiguous(n *yaml.Node) {
 	}
 }
 
-// mapValue returns the value node of key in mapping node n, or nil.
-func mapValue(n *yaml.Node, key string) (k, v *yaml.Node) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i], n.Content[i+1]
-		}
-	}
-	return nil, nil
-}
-
 // noteLines renders notes as comment lines (without the leading "#").
 func noteLines(notes []Note, withProcess bool) []string {
 	if len(notes) == 0 {
