@@ -153,7 +153,7 @@ func Export(f *config.File, o Options) (Result, error) {
 			o.AppDir = f.Dir
 		}
 	}
-	if !strings.HasPrefix(o.AppDir, "/") {
+	if !strings.HasPrefix(o.AppDir, "/") && !filepath.IsAbs(o.AppDir) {
 		return Result{}, fmt.Errorf("export: app dir %q is not an absolute path", o.AppDir)
 	}
 	if o.CronJobs && o.Target != Kubernetes {
@@ -299,6 +299,9 @@ func (e *exporter) app(ent config.Entry, spec supervisor.Spec) (*app, error) {
 		a.ready, err = httpProbe(p.ReadyHTTP, a.port)
 	case p.ReadyTCP != "":
 		a.ready, err = tcpProbe(p.ReadyTCP, a.port)
+	}
+	if p.ReadyHTTP != "" && p.ReadyTCP != "" {
+		e.note(a, "ready_tcp", p.ReadyTCP, "not exported: ready_http is the check exported (a probe has one)")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", a.name, err)
