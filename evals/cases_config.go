@@ -22,6 +22,8 @@ var configCases = []Case{
 		Budget: 40, ListBudget: 600, Facts: []string{`"web"`, `"sleep"`, `"300"`}},
 	{Tool: "config_set", Setup: []Call{start("web")}, Args: map[string]any{"name": "web", "key": "max_memory", "value": "512M"},
 		Budget: 30, ListBudget: 350, Facts: []string{`"max_memory"`, `"512M"`, `"applied"`}},
+	{Tool: "config_export", Args: map[string]any{"target": "compose", "file": exampleConfig()},
+		Budget: 600, ListBudget: 600, Facts: []string{"web:", "worker:", "ticker:", "/app/web.js", "cron_restart", "max_memory"}},
 	{Tool: "state_save", Setup: []Call{start("web"), start("worker")},
 		Budget: 35, ListBudget: 250, Facts: []string{"dump.toml", `"web"`, `"worker"`}},
 	{Tool: "state_resurrect", Setup: []Call{start("web"), start("worker"), {Tool: "state_save"},
