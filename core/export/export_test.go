@@ -115,7 +115,7 @@ func TestEveryKeyIsDecided(t *testing.T) {
 	with := map[string]string{
 		"mode": `env = { PORT = "4000" }`, "balance": `listen = "4000"` + "\ninstances = 2",
 		"watch_paths": "watch = true", "watch_ignore": "watch = true", "watch_debounce": "watch = true",
-		"listen_timeout": `ready_tcp = "127.0.0.1:4000"`, "ready_tcp": `listen = "4000"`, "ready_http": `listen = "4000"`,
+		"listen_timeout": `ready_tcp = "127.0.0.1:4000"`, "ready_tcp": "listen = \"4000\"\nbalance = \"round-robin\"", "ready_http": "listen = \"4000\"\nbalance = \"round-robin\"",
 		"log_keep": `log_max_size = "9M"`, "log_gzip": `log_max_size = "9M"`,
 	}
 	// Keys that change nothing in the output by design, with the reason.

@@ -73,15 +73,18 @@ func (s Spec) Sharing() (addr, balance string, err error) {
 			balance = BalanceSocket
 		}
 	}
-	if balance == BalanceSocket {
+	if balance == BalanceSocket && !s.WaitReady {
 		// Every instance answers on the shared port: a probe there cannot
-		// tell the new instance of a reload from the old.
+		// tell the new instance of a reload from the old (with wait_ready,
+		// the instance's own READY=1 does, and the probe only adds a gate).
 		port := strconv.Itoa(cluster.Port(addr))
 		for _, k := range []struct{ key, v string }{{"ready_tcp", s.ReadyTCP}, {"ready_http", s.ReadyHTTP}} {
 			if k.v != "" && (strings.Contains(k.v, "$PORT") || strings.Contains(k.v, "${PORT}") || strings.Contains(k.v, ":"+port)) {
 				return "", "", fmt.Errorf("%s: %s probes the shared port %s, which every instance answers: use wait_ready (READY=1 / process.send('ready')), a health port of each instance's own, or balance = \"round-robin\"", s.Name, k.key, port)
 			}
 		}
+	}
+	if balance == BalanceSocket {
 		if !socketSharing {
 			return "", "", fmt.Errorf("%s: balance = \"socket\" needs unix fd passing; use balance = \"round-robin\" here", s.Name)
 		}
