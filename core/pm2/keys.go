@@ -29,7 +29,7 @@ var aliases = map[string]string{
 	"exec": "script", "cmd": "script", "command": "script",
 	"exec_interpreter": "interpreter",
 	"node_args":        "interpreter_args",
-	"out": "out_file", "output": "out_file", "out_log": "out_file",
+	"out":              "out_file", "output": "out_file", "out_log": "out_file",
 	"error": "error_file", "err": "error_file", "err_file": "error_file", "err_log": "error_file",
 	"log": "log_file", "pid": "pid_file", "cron": "cron_restart", "combine_logs": "merge_logs",
 	"uid": "user",
