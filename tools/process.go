@@ -74,4 +74,11 @@ type TargetIn struct {
 // ProcessesOut is the processes an operation touched, after it.
 type ProcessesOut struct {
 	Processes []ProcessInfo `json:"processes"`
+	// Warnings are what the operation could not do as asked, e.g. the keys
+	// of a PM2 ecosystem file Velos does not support; the CLI prints them on
+	// stderr.
+	Warnings []string `json:"warnings,omitempty" ai:"warn" human:"-"`
 }
+
+// CLIWarnings implements [tool.Warner].
+func (o ProcessesOut) CLIWarnings() []string { return o.Warnings }

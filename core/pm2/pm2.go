@@ -37,6 +37,9 @@ type File struct {
 	Apps []config.Entry `json:"apps"`
 	// Notes are the keys that did not map one to one, in file order.
 	Notes []Note `json:"notes,omitempty"`
+	// NoAutostart names the apps with autostart: false, which PM2 adds
+	// without starting.
+	NoAutostart []string `json:"no_autostart,omitempty"`
 	// Dump is true for a dump.pm2 (the state `pm2 save` writes) rather than
 	// an ecosystem file.
 	Dump bool `json:"dump,omitempty"`
@@ -342,6 +345,9 @@ func convert(name, dir string, raw any, dump bool, o Options) (*File, error) {
 			continue
 		}
 		seen[c.name] = i
+		if b, ok := c.raw["autostart"].(bool); ok && !b {
+			f.NoAutostart = append(f.NoAutostart, c.name)
+		}
 		f.Apps = append(f.Apps, config.Entry{Name: c.name, Process: c.p})
 	}
 	if len(probs) > 0 {
