@@ -501,6 +501,9 @@ var rules = []Rule{
 
 func pm2Internal(key string) func(*app, any) error {
 	return func(a *app, v any) error {
+		if a.dump {
+			return nil // pm2 save writes them for every app: PM2's defaults, not the user's choice
+		}
 		a.note(snake(key), false, "a PM2 internal; nothing to do in Velos")
 		return nil
 	}
