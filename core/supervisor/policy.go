@@ -13,6 +13,10 @@ type Exit struct {
 	Uptime time.Duration `json:"uptime"`
 }
 
+// Applies tells a renderer that the code of a run killed by a signal (-1)
+// is not a code to show; the signal is.
+func (e Exit) Applies(field string) bool { return field != "code" || e.Signal == "" }
+
 // Failed reports whether the run ended badly: a non-zero status or a signal.
 func (e Exit) Failed() bool { return e.Code != 0 || e.Signal != "" }
 
