@@ -42,6 +42,10 @@ type CLI struct {
 	MCPServer mcpServerCmd `cmd:"" group:"Daemon" name:"mcp-server" help:"Serve MCP over stdio, bridged to the daemon (for Claude, Cursor and other agents)."`
 	Version   versionCmd   `cmd:"" group:"Daemon" help:"Print the velos version."`
 	Monit     monitCmd     `cmd:"" group:"Processes" help:"Live dashboard: CPU and memory of every process, details and logs of the selected one; restart or stop it."`
+	// Completion is generated from the registry at completion time (see
+	// completion.go); __complete is what the scripts call.
+	Completion completionCmd `cmd:"" group:"Daemon" help:"Print the shell completion script for bash, zsh or fish (source <(velos completion bash))."`
+	Complete   completeCmd   `cmd:"" name:"__complete" hidden:"" help:"Completion candidates for the words after velos (used by the completion scripts)."`
 }
 
 func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
