@@ -136,8 +136,33 @@ func sampleIfStale(ctx context.Context, d *tool.Deps, ins []supervisor.Info, max
 	defer cancel()
 	if err := d.Metrics.Refresh(rctx); err != nil && d.Log != nil {
 		d.Log.Debug("metrics refresh", "err", err)
+		return
+	}
+	// A process a few milliseconds old has used no whole clock tick yet
+	// (10 ms): its lifetime average would be a 0 that means "too early".
+	// Measure it over a short interval on the spot instead.
+	var wait time.Duration
+	for _, in := range ins {
+		if s, ok := d.Metrics.Latest(MetricKey(in.ID)); ok && s.Alive && s.PID == in.PID && s.CPUSpan < onTheSpot {
+			wait = max(wait, onTheSpot-time.Since(s.Time))
+		}
+	}
+	if wait <= 0 {
+		return
+	}
+	select {
+	case <-time.After(wait):
+	case <-rctx.Done():
+		return
+	}
+	if err := d.Metrics.Refresh(rctx); err != nil && d.Log != nil {
+		d.Log.Debug("metrics refresh", "err", err)
 	}
 }
+
+// onTheSpot is the shortest interval a CPU figure is given over: a process
+// measured over less is measured again this long after.
+const onTheSpot = 200 * time.Millisecond
 
 // minCPUSpan: a CPU figure measured over less than this (a process sampled a
 // moment after it started) is rough; once it is that old, a new pass gives
