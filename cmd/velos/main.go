@@ -213,6 +213,9 @@ func parentHelp(entries []tool.Entry) string {
 	var subs []string
 	for _, e := range entries {
 		_, sub, _ := strings.Cut(e.Info().CLI, " ")
+		if e.Info().Default {
+			sub += " (the default)"
+		}
 		subs = append(subs, sub)
 	}
 	return "Subcommands: " + strings.Join(subs, ", ") + "."
