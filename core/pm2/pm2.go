@@ -297,7 +297,6 @@ func convert(name, dir string, raw any, dump bool, o Options) (*File, error) {
 			apps = asList(v["pm2"])
 		case v["script"] != nil || v["exec"] != nil || v["cmd"] != nil || v["command"] != nil:
 			apps = []any{v} // one app, not a file of apps
-			break
 		}
 		for _, k := range sortedKeys(v) {
 			if len(apps) == 1 && v["apps"] == nil && v["pm2"] == nil {

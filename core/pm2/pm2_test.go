@@ -322,11 +322,7 @@ func TestForms(t *testing.T) {
 			if api.Mode != "cluster" || api.Instances != "2" || api.MaxMemory != "260M" || api.EnvProfiles["production"]["NODE_ENV"] != "production" || api.Env["NODE_ENV"] != "development" {
 				t.Errorf("http-api: %+v", api)
 			}
-			var warned []string
-			for _, w := range f.Warnings() {
-				warned = append(warned, w)
-			}
-			joined := strings.Join(warned, "\n")
+			joined := strings.Join(f.Warnings(), "\n")
 			if !strings.Contains(joined, name+": deploy: pm2 deploy is not supported") || !strings.Contains(joined, "worker: error_file: not supported") {
 				t.Errorf("warnings:\n%s", joined)
 			}
