@@ -121,6 +121,9 @@ func TestEcosystemOnlyAndBadFiles(t *testing.T) {
 	if ps := list(t, e); len(ps) != 1 {
 		t.Errorf("a bad file started something: %+v", ps)
 	}
+	if r := e.RunIn(dir, "reload", "ecosystem.yaml"); r.Code != 1 || !strings.Contains(r.Stderr, "velos import pm2 ecosystem.yaml") {
+		t.Errorf("reload of an ecosystem file: exit %d %q", r.Code, r.Stderr)
+	}
 	r = e.RunIn(dir, "start", "missing.config.js")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "missing.config.js: no such file") {
 		t.Errorf("missing file: exit %d %q", r.Code, r.Stderr)
