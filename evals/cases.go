@@ -34,7 +34,7 @@ func start(name string) Call {
 
 // Cases has one entry per tool in tools.All; each family keeps its own list
 // in cases_<family>.go.
-var Cases = slices.Concat(lifecycleCases, logCases, insightCases, configCases, metricsCases)
+var Cases = slices.Concat(lifecycleCases, logCases, insightCases, configCases, metricsCases, habitCases)
 
 var lifecycleCases = []Case{
 	{Tool: "process_start", Args: map[string]any{"script": "sleep", "args": []string{"300"}, "name": "web"},

@@ -5,6 +5,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -42,7 +43,7 @@ func writeHuman(w io.Writer, v reflect.Value, o Options) error {
 		}
 	}
 	for _, f := range fields {
-		if !f.human {
+		if !f.human || !applies(v, f.name) {
 			continue
 		}
 		fv := v.FieldByIndex(f.index)
@@ -55,7 +56,7 @@ func writeHuman(w io.Writer, v reflect.Value, o Options) error {
 				return err
 			}
 			if shown > 1 { // among other fields, a table says what it is
-				if _, err := fmt.Fprintf(w, "%s:\n", f.name); err != nil {
+				if _, err := fmt.Fprintf(w, "%s:\n", f.label()); err != nil {
 					return err
 				}
 			}
@@ -63,43 +64,100 @@ func writeHuman(w io.Writer, v reflect.Value, o Options) error {
 				return err
 			}
 		case deref(fv).Kind() == reflect.Struct && deref(fv).Type() != timeType:
-			kv = appendKV(kv, f.name+".", deref(fv))
+			kv = appendKV(kv, f.label()+".", deref(fv), o)
 		default:
-			if s, ok := fieldText(fv, f); ok && s != "" {
-				kv = append(kv, [2]string{f.name, s})
+			if s, ok := fieldText(fv, f, o); ok && s != "" {
+				kv = append(kv, [2]string{f.label(), s})
 			}
 		}
 	}
 	return flushKV()
 }
 
-// fieldText is humanText that honours the keep option: an id of 0 is shown.
-func fieldText(v reflect.Value, f field) (string, bool) {
+// fieldText is humanText that honours the keep option (an id of 0 is
+// shown) and writes a time for a person: local, with how long ago (on a
+// terminal; piped, RFC 3339 as in --json).
+func fieldText(v reflect.Value, f field, o Options) (string, bool) {
 	if f.keep {
 		if x, ok := scalar(v, f.format, true); ok && x != nil {
 			return fmt.Sprint(x), true
 		}
 	}
+	if t, ok := timeOf(v); ok && o.TTY {
+		if t.IsZero() {
+			return "", true
+		}
+		return t.Local().Format("2006-01-02 15:04:05") + " (" + Relative(t, o.now()) + ")", true
+	}
 	return humanText(v, f.format)
 }
 
-// appendKV flattens a struct into dotted key/value pairs, skipping zero values.
-func appendKV(kv [][2]string, prefix string, v reflect.Value) [][2]string {
+// appendKV flattens a struct into dotted key/value pairs, skipping zero
+// values and those that do not apply (see [Applier]).
+func appendKV(kv [][2]string, prefix string, v reflect.Value, o Options) [][2]string {
 	for _, f := range fieldsOf(v.Type()) {
-		if !f.human {
+		if !f.human || !applies(v, f.name) {
 			continue
 		}
 		fv := v.FieldByIndex(f.index)
 		d := deref(fv)
 		if d.IsValid() && d.Kind() == reflect.Struct && d.Type() != timeType {
-			kv = appendKV(kv, prefix+f.name+".", d)
+			kv = appendKV(kv, prefix+f.label()+".", d, o)
 			continue
 		}
-		if s, ok := fieldText(fv, f); ok && s != "" {
-			kv = append(kv, [2]string{prefix + f.name, s})
+		if s, ok := fieldText(fv, f, o); ok && s != "" {
+			kv = append(kv, [2]string{prefix + f.label(), s})
 		}
 	}
 	return kv
+}
+
+// Applier is a row or record whose fields do not all apply in every state:
+// a stopped process has no pid, memory or uptime. The human view leaves out
+// (or blanks, in a table) the fields for which Applies is false; --json
+// keeps its stable shape and --ai leaves zeros out anyway.
+type Applier interface {
+	Applies(field string) bool // field is the json name
+}
+
+func applies(v reflect.Value, name string) bool {
+	if !v.IsValid() || !v.CanInterface() {
+		return true
+	}
+	if a, ok := v.Interface().(Applier); ok {
+		return a.Applies(name)
+	}
+	return true
+}
+
+func timeOf(v reflect.Value) (time.Time, bool) {
+	v = deref(v)
+	if v.IsValid() && v.Type() == timeType {
+		return v.Interface().(time.Time), true
+	}
+	return time.Time{}, false
+}
+
+// Relative says how far t is from now for a person: "5m ago", "in 2h",
+// "just now".
+func Relative(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d > -time.Second && d < time.Second:
+		return "just now"
+	case d > 0:
+		return Duration(d) + " ago"
+	}
+	return "in " + Duration(-d)
+}
+
+// label is how a field is named to people: its column's name when it has
+// one in words (uptime, not uptime_ms), else its json name.
+func (f field) label() string {
+	if f.col != "" && strings.IndexFunc(f.col, func(r rune) bool { return !(r >= 'A' && r <= 'Z' || r == ' ') }) < 0 {
+		return strings.ReplaceAll(strings.ToLower(f.col), " ", "_")
+	}
+	return f.name
 }
 
 // humanText renders a value on one line; ok=false for a value too nested for that.
@@ -111,6 +169,9 @@ func humanText(v reflect.Value, format string) (string, bool) {
 		return fmt.Sprint(x), true
 	}
 	v = deref(v)
+	if format == "argv" && v.Kind() == reflect.Slice {
+		return argv(v), true
+	}
 	switch v.Kind() {
 	case reflect.Slice, reflect.Array:
 		var parts []string
@@ -135,9 +196,26 @@ func humanText(v reflect.Value, format string) (string, bool) {
 	return "", false
 }
 
-// cellText is humanText for a table cell, where a zero number still shows:
-// a column with holes is hard to read.
-func cellText(v reflect.Value, format string) (string, bool) {
+// argv writes a command line as a shell would read it back.
+func argv(v reflect.Value) string {
+	parts := make([]string, v.Len())
+	for i := range parts {
+		s := fmt.Sprint(v.Index(i).Interface())
+		if s == "" || strings.ContainsAny(s, " \t\n'\"\\$`|&;<>()*?[]{}~#") {
+			s = "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, " ")
+}
+
+// cellText is humanText for a table cell, where a zero number still shows
+// (a column with holes is hard to read) and a time on a terminal is how long
+// ago it was.
+func cellText(v reflect.Value, format string, o Options) (string, bool) {
+	if t, ok := timeOf(v); ok && o.TTY && !t.IsZero() {
+		return Relative(t, o.now()), true
+	}
 	if x, ok := scalar(v, format, true); ok {
 		if x == nil {
 			return "", true
@@ -232,7 +310,10 @@ func writeTable(w io.Writer, v reflect.Value, o Options) error {
 		rows[i] = make([]string, len(cols))
 		for j, c := range cols {
 			if row.IsValid() {
-				s, ok := cellText(row.FieldByIndex(c.index), c.format)
+				if !applies(row, c.name) {
+					continue // blank: it does not apply to this row
+				}
+				s, ok := cellText(row.FieldByIndex(c.index), c.format, o)
 				if !ok {
 					s = compactJSON(row.FieldByIndex(c.index))
 				}

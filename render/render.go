@@ -8,6 +8,7 @@
 //	               ai:"k,keep" keeps the value even when zero (an id of 0 is an id)
 //	fmt:"bytes"    int bytes → 45M;  fmt:"ms": int milliseconds → 2d, 3h, 5m, 12s;
 //	fmt:"pct"      float percent → 12%
+//	fmt:"argv"     a []string command line, shown as a shell line to people
 //	color:"status" colour the value on a terminal by what it says (online green, errored red …)
 //	human:"-"      leave the field out of the human view
 //	human:"blocks" show a list of structs as key: value blocks (details), not a table
@@ -40,6 +41,16 @@ const (
 type Options struct {
 	TTY   bool // aligned table with colour; otherwise tab-separated rows, no header
 	Color bool // only meaningful with TTY; false under NO_COLOR
+	// Now is the clock relative times count from (zero: the time of the
+	// call); golden tests fix it.
+	Now time.Time
+}
+
+func (o Options) now() time.Time {
+	if o.Now.IsZero() {
+		return time.Now()
+	}
+	return o.Now
 }
 
 // JSONWriter is an output whose --json form is not one document but, say,

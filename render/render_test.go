@@ -37,6 +37,9 @@ type detail struct {
 }
 
 func TestGolden(t *testing.T) {
+	local := time.Local
+	time.Local = time.UTC // human times are local: fix the zone
+	t.Cleanup(func() { time.Local = local })
 	two := listOut{Processes: []proc{
 		{ID: 0, Name: "api", Status: "online", CPU: 12.34, Memory: 45 << 20, UptimeMS: 2 * 86400e3},
 		{ID: 1, Name: "worker", Status: "errored", CPU: 0, Memory: 1536 << 10, UptimeMS: 0, Secret: "s3cr3t"},
@@ -60,7 +63,8 @@ func TestGolden(t *testing.T) {
 		{"list_ai", two, AI, Options{}},
 		{"list_one_ai", one, AI, Options{}},
 		{"empty_ai", listOut{}, AI, Options{}},
-		{"detail_tty", d, Human, Options{TTY: true}},
+		{"detail_tty", d, Human, Options{TTY: true, Now: d.Started.Add(5 * time.Minute)}},
+		{"detail_pipe", d, Human, Options{}},
 		{"detail_ai", d, AI, Options{}},
 	}
 	for _, c := range cases {

@@ -95,6 +95,7 @@ func (c *command[In, Out]) Run(g *Globals, term *Term) error {
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return fmt.Errorf("%s: decode result: %w", c.def.Name, err)
 	}
+	warn(term, out)
 	if err := render.Write(term.Out, g.Mode(), out, term.Render); err != nil {
 		return err
 	}
@@ -118,7 +119,22 @@ func (c *command[In, Out]) runLocal(ctx context.Context, g *Globals, term *Term,
 			return err
 		}
 	}
+	warn(term, out)
 	return render.Write(term.Out, g.Mode(), out, term.Render)
+}
+
+// Warner is an output that carries warnings (keys of a PM2 file that did not
+// map, say): the CLI prints them on stderr, so stdout stays the output.
+type Warner interface {
+	CLIWarnings() []string
+}
+
+func warn(term *Term, out any) {
+	if w, ok := out.(Warner); ok {
+		for _, s := range w.CLIWarnings() {
+			fmt.Fprintln(term.Err, "velos: warning:", s)
+		}
+	}
 }
 
 // Explicit is in as the JSON object the CLI sends: omitempty drops a zero

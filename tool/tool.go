@@ -93,6 +93,12 @@ type Def[In, Out any] struct {
 	Name    string   // MCP name: snake_case, noun_verb (process_start)
 	CLI     string   // CLI command (start)
 	Aliases []string // more CLI names (ls)
+	// JSONAliases are more CLI names that also ask for --json output, as
+	// PM2's jlist and prettylist are its list as JSON.
+	JSONAliases []string
+	// Default: this is the subcommand its parent runs when given none
+	// (velos metrics --port 9615 is velos metrics serve --port 9615).
+	Default bool
 	Title   string
 	Summary string // one line, shown in --help and as the MCP description
 	Effect  Effect
@@ -124,7 +130,8 @@ type Def[In, Out any] struct {
 // Info is a tool's metadata without its types.
 type Info struct {
 	Name, CLI, Title, Summary string
-	Aliases                   []string
+	Aliases, JSONAliases      []string
+	Default                   bool
 	Effect                    Effect
 	Idempotent, NoAutostart   bool
 }
@@ -149,7 +156,7 @@ type Entry interface {
 
 // Info implements [Entry].
 func (t *Def[In, Out]) Info() Info {
-	return Info{Name: t.Name, CLI: t.CLI, Title: t.Title, Summary: t.Summary, Aliases: t.Aliases,
+	return Info{Name: t.Name, CLI: t.CLI, Title: t.Title, Summary: t.Summary, Aliases: t.Aliases, JSONAliases: t.JSONAliases, Default: t.Default,
 		Effect: t.Effect, Idempotent: t.Idempotent, NoAutostart: t.NoAutostart}
 }
 

@@ -18,7 +18,7 @@ type DescribeIn struct {
 // ProcessDetail is everything about one process.
 type ProcessDetail struct {
 	ProcessInfo
-	Command     []string          `json:"command"`
+	Command     []string          `json:"command" fmt:"argv"`
 	Cwd         string            `json:"cwd"`
 	Env         map[string]string `json:"env,omitempty"`
 	Instance    int               `json:"instance,omitempty"`

@@ -69,6 +69,9 @@ func ReadmeSection(entries []tool.Entry) string {
 		for _, a := range i.Aliases {
 			cli += ", `" + a + "`"
 		}
+		for _, a := range i.JSONAliases {
+			cli += ", `" + a + "` (JSON)"
+		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", cli, i.Name, i.Effect, i.Summary)
 	}
 	for _, e := range entries {

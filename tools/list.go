@@ -11,7 +11,7 @@ type ListIn struct{}
 
 // List is process_list.
 var List = &tool.Def[ListIn, ProcessesOut]{
-	Name: "process_list", CLI: "list", Aliases: []string{"ls"},
+	Name: "process_list", CLI: "list", Aliases: []string{"ls"}, JSONAliases: []string{"jlist", "prettylist"},
 	Title: "List processes", Effect: tool.ReadOnly,
 	Summary: "List every managed process with its status, pid, CPU, memory, uptime and restarts.",
 	Run: func(ctx context.Context, d *tool.Deps, in ListIn) (ProcessesOut, error) {

@@ -35,7 +35,7 @@ func LogsURI(target string) string { return LogsURIPrefix + target }
 // LogsIn selects log lines. The CLI-only fields (json:"-") are mapped by
 // Prepare: times are parsed there, in the user's zone and clock.
 type LogsIn struct {
-	Target string   `json:"target,omitempty" arg:"" optional:"" help:"Process name, numeric id, or all (not with file)."`
+	Target string   `json:"target,omitempty" arg:"" optional:"" help:"Process name, numeric id, or all (the default, as pm2 logs; not with file)."`
 	Lines  int      `json:"lines,omitempty" short:"n" help:"The last N matching lines (default 15; with since or until, every line in the range; -1: every line)."`
 	Grep   string   `json:"grep,omitempty" help:"Only lines matching this regular expression (RE2 syntax)."`
 	Since  string   `json:"since,omitempty" help:"From this time: RFC 3339, '2024-01-15 10:00' (local time), or an age like 30m, 2h, 1d."`
@@ -102,6 +102,9 @@ var Logs = &tool.Def[LogsIn, LogsOut]{
 // times where the user is: an age counts back from the CLI's now and a time
 // without a zone is in the user's zone, which the daemon may not share.
 func prepareLogs(in *LogsIn, cwd string) error {
+	if in.Target == "" && in.File == "" {
+		in.Target = "all" // velos logs follows every process, as pm2 logs does
+	}
 	if err := prepareInsightLogs(in, cwd); err != nil {
 		return err
 	}
@@ -225,11 +228,11 @@ func LogNames(d *tool.Deps, target string) ([]string, error) {
 }
 
 func runLogs(ctx context.Context, d *tool.Deps, in LogsIn) (LogsOut, error) {
+	if in.Target == "" && in.File == "" {
+		in.Target = "all"
+	}
 	if insightMode(in) {
 		return runInsightLogs(ctx, d, in)
-	}
-	if in.Target == "" {
-		return LogsOut{}, errors.New("logs: say which process (name, id or all), or give a file")
 	}
 	q, _, err := logsQuery(in, time.Now())
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/velos-pm/velos/core/metrics"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/render"
 	"github.com/velos-pm/velos/tool"
@@ -46,6 +47,16 @@ type ProcessMetrics struct {
 	MemTrend string  `json:"mem_trend" col:"TREND" ai:"trend"`
 	// Samples is how many samples the window holds.
 	Samples int `json:"samples" col:"N" ai:"n"`
+}
+
+// Applies implements [render.Applier]: a process that is not running has
+// no current figures.
+func (m ProcessMetrics) Applies(field string) bool {
+	switch field {
+	case "pid", "cpu", "memory", "threads", "fds", "procs", "uptime_ms":
+		return m.PID != 0
+	}
+	return true
 }
 
 // MetricsOut is the metrics of the processes a target selects.
@@ -113,7 +124,7 @@ func sampleIfStale(ctx context.Context, d *tool.Deps, ins []supervisor.Info, max
 	stale := false
 	for _, in := range ins {
 		s, ok := d.Metrics.Latest(MetricKey(in.ID))
-		if in.PID != 0 && (!ok || s.PID != in.PID || (maxAge > 0 && time.Since(s.Time) > maxAge)) {
+		if in.PID != 0 && (!ok || s.PID != in.PID || (maxAge > 0 && time.Since(s.Time) > maxAge) || shortCPUSpan(s)) {
 			stale = true
 		}
 	}
@@ -125,7 +136,41 @@ func sampleIfStale(ctx context.Context, d *tool.Deps, ins []supervisor.Info, max
 	defer cancel()
 	if err := d.Metrics.Refresh(rctx); err != nil && d.Log != nil {
 		d.Log.Debug("metrics refresh", "err", err)
+		return
 	}
+	// A process a few milliseconds old has used no whole clock tick yet
+	// (10 ms): its lifetime average would be a 0 that means "too early".
+	// Measure it over a short interval on the spot instead.
+	var wait time.Duration
+	for _, in := range ins {
+		if s, ok := d.Metrics.Latest(MetricKey(in.ID)); ok && s.Alive && s.PID == in.PID && s.CPUSpan < onTheSpot {
+			wait = max(wait, onTheSpot-time.Since(s.Time))
+		}
+	}
+	if wait <= 0 {
+		return
+	}
+	select {
+	case <-time.After(wait):
+	case <-rctx.Done():
+		return
+	}
+	if err := d.Metrics.Refresh(rctx); err != nil && d.Log != nil {
+		d.Log.Debug("metrics refresh", "err", err)
+	}
+}
+
+// onTheSpot is the shortest interval a CPU figure is given over: a process
+// measured over less is measured again this long after.
+const onTheSpot = 200 * time.Millisecond
+
+// minCPUSpan: a CPU figure measured over less than this (a process sampled a
+// moment after it started) is rough; once it is that old, a new pass gives
+// one over the time since.
+const minCPUSpan = time.Second
+
+func shortCPUSpan(s metrics.Sample) bool {
+	return s.Alive && s.CPUSpan < minCPUSpan && time.Since(s.Time) >= minCPUSpan
 }
 
 func processMetrics(d *tool.Deps, in supervisor.Info, window time.Duration, now time.Time) ProcessMetrics {

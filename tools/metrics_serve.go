@@ -30,6 +30,7 @@ type MetricsServeOut struct {
 // MetricsServe is metrics_serve.
 var MetricsServe = &tool.Def[MetricsServeIn, MetricsServeOut]{
 	Name: "metrics_serve", CLI: "metrics serve", Title: "Serve Prometheus metrics", Effect: tool.Mutating, Idempotent: true,
+	Default: true, // velos metrics --port 9615, as the product description writes it
 	Summary: "Have the daemon serve Prometheus /metrics (per-process CPU, memory, restarts, up) on a port until it stops.",
 	Run: func(ctx context.Context, d *tool.Deps, in MetricsServeIn) (MetricsServeOut, error) {
 		if d.Endpoint == nil {

@@ -4,11 +4,13 @@
 package tools
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/velos-pm/velos/core/metrics"
 	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/render"
 	"github.com/velos-pm/velos/tool"
 )
 
@@ -23,7 +25,17 @@ type ProcessInfo struct {
 	UptimeMS int64   `json:"uptime_ms" col:"UPTIME" ai:"up" fmt:"ms"`
 	Restarts int     `json:"restarts" col:"↺" ai:"rs"`
 	// Reason says why the process is errored or stopped, when it is.
-	Reason string `json:"reason,omitempty" human:"-"`
+	Reason string `json:"reason,omitempty" col:"REASON"`
+}
+
+// Applies implements [render.Applier]: a process that is not running has no
+// pid, CPU, memory or uptime to show; its status and reason say why.
+func (p ProcessInfo) Applies(field string) bool {
+	switch field {
+	case "pid", "cpu", "memory", "uptime_ms":
+		return p.PID != 0
+	}
+	return true
 }
 
 func processInfo(d *tool.Deps, in supervisor.Info, now time.Time) ProcessInfo {
@@ -31,6 +43,10 @@ func processInfo(d *tool.Deps, in supervisor.Info, now time.Time) ProcessInfo {
 		Restarts: in.Restarts, Reason: in.Reason}
 	if in.Status == supervisor.Online && !in.StartedAt.IsZero() {
 		p.UptimeMS = now.Sub(in.StartedAt).Milliseconds()
+	}
+	if in.Status == supervisor.Waiting && p.Reason == "" && in.LastExit != nil && !in.NextStart.IsZero() {
+		// Why it is not running, and until when.
+		p.Reason = fmt.Sprintf("%s; restart in %s", in.LastExit, render.Duration(max(in.NextStart.Sub(now), time.Second)))
 	}
 	if d.Metrics != nil && in.PID != 0 {
 		if s, ok := d.Metrics.Latest(MetricKey(in.ID)); ok && s.Alive && s.PID == in.PID {
@@ -74,4 +90,11 @@ type TargetIn struct {
 // ProcessesOut is the processes an operation touched, after it.
 type ProcessesOut struct {
 	Processes []ProcessInfo `json:"processes"`
+	// Warnings are what the operation could not do as asked, e.g. the keys
+	// of a PM2 ecosystem file Velos does not support; the CLI prints them on
+	// stderr.
+	Warnings []string `json:"warnings,omitempty" ai:"warn" human:"-"`
 }
+
+// CLIWarnings implements [tool.Warner].
+func (o ProcessesOut) CLIWarnings() []string { return o.Warnings }

@@ -35,7 +35,7 @@ func TestRegistry(t *testing.T) {
 				t.Errorf("duplicate tool name %q", i.Name)
 			}
 			names[i.Name] = true
-			for _, c := range append([]string{i.CLI}, i.Aliases...) {
+			for _, c := range append(append([]string{i.CLI}, i.Aliases...), i.JSONAliases...) {
 				if c == "" || clis[c] {
 					t.Errorf("CLI name %q empty or used twice", c)
 				}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/velos-pm/velos/core/config"
+	"github.com/velos-pm/velos/core/pm2"
 	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/tool"
@@ -58,6 +59,9 @@ var Reload = &tool.Def[ReloadIn, ReloadOut]{
 	Run: func(ctx context.Context, d *tool.Deps, in ReloadIn) (ReloadOut, error) {
 		if isConfigFile(in.Target) {
 			return reloadFile(ctx, d, in)
+		}
+		if pm2.IsFile(in.Target) {
+			return ReloadOut{}, fmt.Errorf("reload: a PM2 ecosystem file is not applied in place yet; velos import pm2 %s writes the velos.toml that velos reload takes", in.Target)
 		}
 		if len(in.Only) > 0 {
 			return ReloadOut{}, errors.New("reload: --only needs a config file (velos.toml)")

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/velos-pm/velos/core/config"
+	"github.com/velos-pm/velos/core/pm2"
 	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/tool"
@@ -66,6 +67,9 @@ var Start = &tool.Def[StartIn, ProcessesOut]{
 		if isConfigFile(in.Script) {
 			return startFile(d, in)
 		}
+		if pm2.IsFile(in.Script) {
+			return startEcosystem(ctx, d, in)
+		}
 		if len(in.Only) > 0 {
 			return ProcessesOut{}, errors.New("start: --only needs a config file (velos.toml)")
 		}
@@ -114,6 +118,12 @@ func startFile(d *tool.Deps, in StartIn) (ProcessesOut, error) {
 	if err != nil {
 		return ProcessesOut{}, err
 	}
+	return startConfig(d, f, in)
+}
+
+// startConfig starts the processes of a loaded file (a velos.toml, or a PM2
+// file mapped to one), all or none.
+func startConfig(d *tool.Deps, f *config.File, in StartIn) (ProcessesOut, error) {
 	specs, err := f.Resolve(in.Profile)
 	if err != nil {
 		return ProcessesOut{}, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/velos-pm/velos/core/startup"
@@ -26,6 +27,16 @@ type StartupIn struct {
 type StartupOut struct {
 	startup.Unit
 	Installed bool `json:"installed,omitempty"`
+	// Guessed says why the init system was not this machine's (none runs).
+	Guessed string `json:"guessed,omitempty"`
+}
+
+// CLIWarnings implements [tool.Warner].
+func (o StartupOut) CLIWarnings() []string {
+	if o.Guessed == "" {
+		return nil
+	}
+	return []string{o.Guessed}
 }
 
 // WriteHuman prints the definition alone, so it can be redirected to a
@@ -48,11 +59,19 @@ var Startup = &tool.Def[StartupIn, StartupOut]{
 	Name: "daemon_startup", CLI: "startup", Title: "Start velos at boot", Effect: tool.Mutating, Idempotent: true,
 	Summary: "Print (or with install, write) a systemd/launchd/openrc definition that runs velos daemon --resurrect at boot for this user.",
 	Run: func(ctx context.Context, d *tool.Deps, in StartupIn) (StartupOut, error) {
-		u, err := startupUnit(d, in.System, in.SystemWide)
+		system, guessed := in.System, ""
+		if system == "" && !in.Install && runtime.GOOS == "linux" {
+			// Printing needs no running init system (a container, an image
+			// being built): show the systemd unit, which most Linux hosts run.
+			if _, err := startup.Detect(); err != nil {
+				system, guessed = startup.Systemd, "no init system is running here; this is the systemd unit (name another: velos startup openrc)"
+			}
+		}
+		u, err := startupUnit(d, system, in.SystemWide)
 		if err != nil {
 			return StartupOut{}, err
 		}
-		out := StartupOut{Unit: u}
+		out := StartupOut{Unit: u, Guessed: guessed}
 		if in.Install {
 			if err := startup.Install(u); err != nil {
 				return StartupOut{}, fmt.Errorf("startup: %w (print it instead and install it as root: velos startup %s --system > FILE)", err, u.System)

@@ -18,6 +18,7 @@ const exportConfig = `[process.api]
 script = "./api.js"
 instances = 2
 listen = "3000"
+wait_ready = true
 ready_http = "http://127.0.0.1:$PORT/health"
 
 [process.api.env]

@@ -42,6 +42,10 @@ type CLI struct {
 	MCPServer mcpServerCmd `cmd:"" group:"Daemon" name:"mcp-server" help:"Serve MCP over stdio, bridged to the daemon (for Claude, Cursor and other agents)."`
 	Version   versionCmd   `cmd:"" group:"Daemon" help:"Print the velos version."`
 	Monit     monitCmd     `cmd:"" group:"Processes" help:"Live dashboard: CPU and memory of every process, details and logs of the selected one; restart or stop it."`
+	// Completion is generated from the registry at completion time (see
+	// completion.go); __complete is what the scripts call.
+	Completion completionCmd `cmd:"" group:"Daemon" help:"Print the shell completion script for bash, zsh or fish (source <(velos completion bash))."`
+	Complete   completeCmd   `cmd:"" name:"__complete" hidden:"" help:"Completion candidates for the words after velos (used by the completion scripts)."`
 }
 
 func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -70,6 +74,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintln(stderr, "velos:", err)
 		return exitUnknown
 	}
+	args = jsonAlias(args, tools.All)
 	caller := &client{home: home, exe: exe}
 	var cli CLI
 	parser, err := newParser(&cli, commandEntries(args, tools.All), caller, stdout, stderr)
@@ -123,6 +128,23 @@ func commandEntries(args []string, entries []tool.Entry) []tool.Entry {
 	return entries
 }
 
+// jsonAlias turns a command named by one of a tool's JSON aliases (velos
+// jlist) into the tool's command with --json (velos list --json).
+func jsonAlias(args []string, entries []tool.Entry) []string {
+	for i, a := range args {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		for _, e := range entries {
+			if info := e.Info(); slices.Contains(info.JSONAliases, a) {
+				return slices.Concat(args[:i], []string{info.CLI, "--json"}, args[i+1:])
+			}
+		}
+		return args
+	}
+	return args
+}
+
 // newParser builds the kong parser: static commands plus one command per tool.
 func newParser(cli *CLI, entries []tool.Entry, c tool.Caller, stdout, stderr io.Writer) (*kong.Kong, error) {
 	opts := []kong.Option{
@@ -171,6 +193,9 @@ func nestedCommand(entries []tool.Entry, c tool.Caller) any {
 		v := reflect.ValueOf(e.Command(c)).Elem()
 		_, sub, _ := strings.Cut(info.CLI, " ")
 		tag := fmt.Sprintf(`cmd:"" name:%q help:%q`, sub, info.Summary)
+		if info.Default {
+			tag += ` default:"withargs"`
+		}
 		if len(info.Aliases) > 0 {
 			tag += fmt.Sprintf(` aliases:%q`, strings.Join(info.Aliases, ","))
 		}
@@ -188,6 +213,9 @@ func parentHelp(entries []tool.Entry) string {
 	var subs []string
 	for _, e := range entries {
 		_, sub, _ := strings.Cut(e.Info().CLI, " ")
+		if e.Info().Default {
+			sub += " (the default)"
+		}
 		subs = append(subs, sub)
 	}
 	return "Subcommands: " + strings.Join(subs, ", ") + "."

@@ -51,9 +51,14 @@ type Sample struct {
 	// Created is when the leader was created, as the OS reports it.
 	Created time.Time `json:"created,omitzero"`
 	// CPUPercent is the tree's CPU since the previous sample, in percent of one
-	// core (like top: 250 means two and a half cores). It is 0 on the first
-	// sample of a process, which has nothing to diff against.
+	// core (like top: 250 means two and a half cores). On the first sample of
+	// a process, which has nothing to diff against, it is the average over
+	// the process's life so far (as ps shows it), never a 0 that only means
+	// "not measured yet".
 	CPUPercent float64 `json:"cpu_percent"`
+	// CPUSpan is the time CPUPercent is measured over: since the previous
+	// sample, or the process's life on its first.
+	CPUSpan time.Duration `json:"cpu_span"`
 	// CPUSeconds is the tree's cumulative CPU since the leader started,
 	// including descendants that have exited and been reaped inside the tree.
 	// It never decreases while the leader lives.
@@ -407,11 +412,23 @@ func (s *Sampler) measure(ctx context.Context, tr *tracked, t Target, now time.T
 		for _, m := range cur {
 			tr.cpu += m.cpu
 		}
+		// No baseline: the lifetime average, from when the supervisor
+		// started it (exact) or else when the OS says it was created (its
+		// boot time is known to the second, so this errs low, never high).
+		born := t.Started
+		if born.IsZero() {
+			born = lead.created
+		}
+		if el := now.Sub(born); !born.IsZero() && el > 0 {
+			smp.CPUSpan = el
+			smp.CPUPercent = min(tr.cpu/el.Seconds()*100, float64(100*runtime.NumCPU()))
+		}
 	} else {
 		d := cpuDelta(tr.members, cur, s.reader.withChildren())
 		tr.cpu += d
-		if el := now.Sub(tr.last).Seconds(); el > 0 {
-			smp.CPUPercent = d / el * 100
+		if el := now.Sub(tr.last); el > 0 {
+			smp.CPUPercent = d / el.Seconds() * 100
+			smp.CPUSpan = el
 		}
 	}
 	tr.members, tr.last = cur, now

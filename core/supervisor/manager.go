@@ -94,13 +94,18 @@ type Manager struct {
 	preload string
 	preErr  error
 
-	mu     sync.Mutex
-	procs  []*Process // by id
-	nextID int
-	seq    int               // runs started, for their ids
-	shares map[string]*share // ports held, by process name
-	closed bool              // Shutdown has begun: nothing starts any more
+	mu       sync.Mutex
+	procs    []*Process // by id
+	nextID   int
+	seq      int                      // runs started, for their ids
+	shares   map[string]*share        // ports held, by process name
+	learning map[string]chan struct{} // closed when a name's first socket is learnt
+	closed   bool                     // Shutdown has begun: nothing starts any more
 }
+
+// learnWait bounds how long the other instances of a Node cluster with no
+// port given wait for the first to listen.
+const learnWait = 5 * time.Second
 
 // ErrClosed is returned by operations that would start a process once the
 // Manager is shutting down.
@@ -215,13 +220,25 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 	m.procs = append(m.procs, ps...)
 	m.mu.Unlock()
 
-	for _, p := range ps {
+	for i, p := range ps {
 		if err := p.launch(nil); err != nil {
 			for _, q := range ps {
 				_ = q.stop(context.Background())
 			}
 			m.remove(ps)
 			return nil, err
+		}
+		if i == 0 && len(ps) > 1 && spec.learns() {
+			// The first instance binds its port and hands it over; the others
+			// then take it instead of failing to bind. A program that does
+			// not listen soon is not waited for long.
+			t := time.NewTimer(min(readyTimeout(spec), learnWait))
+			select {
+			case <-m.learnt(spec.Name):
+			case <-p.doneChan():
+			case <-t.C:
+			}
+			t.Stop()
 		}
 	}
 	// Start returns once every instance is ready. One that is not in time

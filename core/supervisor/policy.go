@@ -16,6 +16,10 @@ type Exit struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// Applies tells a renderer that the code of a run killed by a signal (-1)
+// is not a code to show; the signal is.
+func (e Exit) Applies(field string) bool { return field != "code" || e.Signal == "" }
+
 // Failed reports whether the run ended badly: a non-zero status, a signal,
 // or a failure Velos saw (Reason).
 func (e Exit) Failed() bool { return e.Code != 0 || e.Signal != "" || e.Reason != "" }

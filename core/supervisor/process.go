@@ -455,6 +455,13 @@ func killSignal(s Spec) syscall.Signal {
 	return sig
 }
 
+// doneChan is closed when the current supervision ends.
+func (p *Process) doneChan() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
+
 // ID is the process's numeric id.
 func (p *Process) ID() int { return p.id }
 

@@ -84,7 +84,7 @@ func (r *run) awaitReadiness(rd readiness, timeout time.Duration) {
 		check("READY=1 (sd_notify or process.send('ready'))", waitFor(r.gotReady))
 	}
 	if rd.listening {
-		check("the program to listen on port "+strconv.Itoa(r.port), waitFor(r.gotListen))
+		check("listen() on port "+strconv.Itoa(r.port)+" (a program that does not serve that port wants mode = \"fork\")", waitFor(r.gotListen))
 	}
 	if rd.tcp != "" {
 		check("a TCP connection to "+rd.tcp, func(ctx context.Context) error { return probeTCP(ctx, rd.tcp) })

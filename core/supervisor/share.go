@@ -59,7 +59,7 @@ func (s Spec) Sharing() (addr, balance string, err error) {
 	}
 	if addr == "" {
 		switch {
-		case s.Mode == "cluster":
+		case s.Mode == "cluster" && !node:
 			return "", "", fmt.Errorf("%s: cluster mode needs the port its instances share: set listen (e.g. listen = 3000) or the PORT env var", s.Name)
 		case s.Balance != "":
 			return "", "", fmt.Errorf("%s: balance needs a port to balance: set listen or the PORT env var", s.Name)
@@ -93,9 +93,15 @@ func (s Spec) Sharing() (addr, balance string, err error) {
 }
 
 // learns reports whether runs of spec have their listening sockets learnt:
-// a single Node instance with no port given, not in fork mode.
+// a Node program with no port given (neither listen nor, for a cluster,
+// PORT), not in fork mode. The first instance binds as it likes and hands
+// its sockets over; the others, and every restart and reload, take them.
 func (s Spec) learns() bool {
-	return len(s.Command) > 0 && isNode(s.Command[0]) && s.Listen == "" && s.Mode == "" && s.Instances <= 1
+	if len(s.Command) == 0 || !isNode(s.Command[0]) || s.Mode == "fork" {
+		return false
+	}
+	addr, _, err := s.Sharing()
+	return err == nil && addr == ""
 }
 
 // share is the port(s) held for one process name: the listening sockets
@@ -141,11 +147,19 @@ func (sh *share) ports() string {
 // that name holds it yet; nil when Velos holds no port for spec.
 func (m *Manager) acquireShare(spec Spec) (*share, error) {
 	addr, balance, err := spec.Sharing()
-	if err != nil || addr == "" {
+	if err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if addr == "" {
+		// A Node program whose sockets another instance already handed over.
+		if sh := m.shares[spec.Name]; sh != nil && sh.learned && spec.learns() {
+			sh.refs++
+			return sh, nil
+		}
+		return nil, nil
+	}
 	if sh := m.shares[spec.Name]; sh != nil {
 		if sh.addr == addr && sh.balance == balance {
 			sh.refs++
@@ -219,14 +233,19 @@ func (p *Process) learnSocket(port int, f *os.File) {
 	sh := p.share
 	if sh == nil {
 		if other := m.shares[p.spec.Name]; other != nil {
-			f.Close()
-			return
+			if !other.learned {
+				f.Close()
+				return
+			}
+			other.refs++ // another instance learnt first: share its sockets
+			sh = other
+		} else {
+			sh = &share{name: p.spec.Name, addr: ":" + strconv.Itoa(port), balance: BalanceSocket, port: port, learned: true, refs: 1}
+			if m.shares == nil {
+				m.shares = map[string]*share{}
+			}
+			m.shares[sh.name] = sh
 		}
-		sh = &share{name: p.spec.Name, addr: ":" + strconv.Itoa(port), balance: BalanceSocket, port: port, learned: true, refs: 1}
-		if m.shares == nil {
-			m.shares = map[string]*share{}
-		}
-		m.shares[sh.name] = sh
 		p.share = sh
 	}
 	if !sh.learned {
@@ -240,6 +259,9 @@ func (p *Process) learnSocket(port int, f *os.File) {
 		}
 	}
 	sh.socks = append(sh.socks, &sock{port: port, file: f})
+	if len(sh.socks) == 1 {
+		m.learntLocked(sh.name)
+	}
 	m.log.Info("socket learnt", "name", p.spec.Name, "port", port)
 }
 
@@ -285,3 +307,31 @@ func (sh *share) forget(r *run) {
 }
 
 func freePort() (int, error) { return cluster.FreePort() }
+
+// learnt returns a channel closed once a socket of name has been learnt.
+func (m *Manager) learnt(name string) <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if sh := m.shares[name]; sh != nil && len(sh.socks) > 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	if m.learning == nil {
+		m.learning = map[string]chan struct{}{}
+	}
+	c := m.learning[name]
+	if c == nil {
+		c = make(chan struct{})
+		m.learning[name] = c
+	}
+	return c
+}
+
+// learntLocked wakes whoever waits for name's first socket. The caller holds m.mu.
+func (m *Manager) learntLocked(name string) {
+	if c := m.learning[name]; c != nil {
+		close(c)
+		delete(m.learning, name)
+	}
+}

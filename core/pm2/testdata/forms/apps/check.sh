@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "check $NODE_ENV"
+exec sleep 300

@@ -1,0 +1,2 @@
+console.log('worker', process.env.NODE_ENV);
+setInterval(() => {}, 1000);
