@@ -1,0 +1,241 @@
+package insight
+
+import (
+	"sort"
+	"strings"
+)
+
+// Group is one mined pattern: the distinct messages that share a template.
+type Group struct {
+	// ID is stable while the pattern's first message is kept.
+	ID int
+	// Template is the text with each variable part as [Wildcard].
+	Template string
+	// Count is the number of lines.
+	Count int
+	msgs  []*message
+}
+
+// Groups returns the patterns of everything mined so far, in the order
+// their first message arrived. The online templates are refined here,
+// from the distinct messages and their counts: see the package
+// documentation. The answer is cached until the next line.
+func (m *Miner) Groups() []*Group {
+	if !m.dirty && m.groups != nil {
+		return m.groups
+	}
+	ids := make([]int, 0, len(m.clusters))
+	for id := range m.clusters {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	var gs []*Group
+	for _, id := range ids {
+		c := m.clusters[id]
+		if len(c.msgs) == 0 {
+			continue
+		}
+		for _, part := range splitByFewValues(c.tokens, c.msgs, m.cfg.Split) {
+			gs = append(gs, &Group{msgs: part})
+		}
+	}
+	gs = mergeCollapsed(gs)
+	for _, g := range gs {
+		g.finish()
+	}
+	sort.Slice(gs, func(i, j int) bool { return gs[i].ID < gs[j].ID })
+	m.groups, m.dirty = gs, false
+	return gs
+}
+
+// finish sets the group's id, count, template and its messages' group.
+func (g *Group) finish() {
+	g.ID, g.Count = 0, 0
+	for _, msg := range g.msgs {
+		g.Count += msg.count
+		if g.ID == 0 || msg.id < g.ID {
+			g.ID = msg.id
+		}
+		msg.g = g
+	}
+	g.Template = templateOf(g.msgs)
+}
+
+// templateOf is the template of msgs: equal tokens are kept, differing
+// ones become wildcards. Messages of different lengths (a variable that
+// spans several tokens) are written as the heaviest length's template
+// with its runs of variables collapsed.
+func templateOf(msgs []*message) string {
+	byLen := map[int][]*message{}
+	weight := map[int]int{}
+	best := -1
+	for _, msg := range msgs {
+		n := len(msg.toks)
+		byLen[n] = append(byLen[n], msg)
+		weight[n] += msg.count
+		if best < 0 || weight[n] > weight[best] || weight[n] == weight[best] && n < best {
+			best = n
+		}
+	}
+	t := sameLengthTemplate(byLen[best])
+	if len(byLen) > 1 {
+		return strings.Join(collapse(t), " ")
+	}
+	return strings.Join(t, " ")
+}
+
+func sameLengthTemplate(msgs []*message) []string {
+	t := make([]string, len(msgs[0].toks))
+	copy(t, msgs[0].toks)
+	for _, msg := range msgs[1:] {
+		for p, tok := range msg.toks {
+			if t[p] != tok {
+				t[p] = Wildcard
+			}
+		}
+	}
+	return t
+}
+
+// isVariableToken: a token with a variable and no letter ("<*>",
+// "(<*>)", "<*>,<*>") says nothing but "a value here".
+func isVariableToken(tok string) bool {
+	if !hasWildcard(tok) {
+		return false
+	}
+	for k := 0; k < len(tok); k++ {
+		if isAlpha(tok[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// collapse rewrites a template so that variables of different widths
+// compare equal: a variable token becomes [Wildcard], and a run of them,
+// or one right after a token ending in a variable, is one.
+func collapse(t []string) []string {
+	out := make([]string, 0, len(t))
+	for _, tok := range t {
+		v := isVariableToken(tok)
+		if v {
+			tok = Wildcard
+		}
+		if v && len(out) > 0 && strings.HasSuffix(out[len(out)-1], Wildcard) {
+			continue
+		}
+		out = append(out, tok)
+	}
+	return out
+}
+
+// mergeCollapsed joins groups whose templates are equal once collapsed:
+// the same event with a variable that took different widths.
+func mergeCollapsed(gs []*Group) []*Group {
+	byKey := map[string]*Group{}
+	out := gs[:0]
+	for _, g := range gs {
+		key := strings.Join(collapse(strings.Fields(templateOf(g.msgs))), " ")
+		if h := byKey[key]; h != nil {
+			h.msgs = append(h.msgs, g.msgs...)
+			continue
+		}
+		byKey[key] = g
+		out = append(out, g)
+	}
+	return out
+}
+
+// splitByFewValues groups the messages of one online template by the
+// values at its "few-valued" wildcard positions (rules in the package
+// documentation). It returns the groups in first-seen order.
+func splitByFewValues(tmpl []string, msgs []*message, cfg SplitConfig) [][]*message {
+	type cand struct {
+		pos    int
+		strict bool // passes the single-position ratio and is not skewed
+	}
+	var cands []cand
+	n := 0
+	for _, msg := range msgs {
+		n += msg.count
+	}
+	seen := map[string]int{}
+	for p, t := range tmpl {
+		if t != Wildcard || (p > 0 && isEntityNoun(tmpl[p-1])) {
+			continue
+		}
+		clear(seen)
+		ok := true
+		for _, msg := range msgs {
+			v := msg.toks[p]
+			if hasWildcard(v) {
+				ok = false
+				break
+			}
+			seen[v] += msg.count
+			if len(seen) > cfg.MaxValues {
+				ok = false
+				break
+			}
+		}
+		if !ok || len(seen) < 2 || len(seen)*cfg.LinesPerCombination > n {
+			continue
+		}
+		top := 0
+		for _, c := range seen {
+			top = max(top, c)
+		}
+		cands = append(cands, cand{p, len(seen)*cfg.LinesPerValue <= n && float64(top) <= cfg.MaxShare*float64(n)})
+	}
+	var keyPos []int
+	if len(cands) >= 2 {
+		// Several word positions that change together are a different
+		// message, even in a small template.
+		for _, c := range cands {
+			keyPos = append(keyPos, c.pos)
+		}
+	} else if len(cands) == 1 && cands[0].strict {
+		// One position alone: a constant only when few values repeat
+		// often and none dominates (a dominant value is more likely a
+		// variable's common value, like user root).
+		keyPos = []int{cands[0].pos}
+	}
+	if len(keyPos) == 0 {
+		return [][]*message{msgs}
+	}
+	groups := map[string]int{}
+	var out [][]*message
+	var kb strings.Builder
+	for _, msg := range msgs {
+		kb.Reset()
+		for _, p := range keyPos {
+			kb.WriteString(msg.toks[p])
+			kb.WriteByte(0)
+		}
+		g, ok := groups[kb.String()]
+		if !ok {
+			g = len(out)
+			groups[kb.String()] = g
+			out = append(out, nil)
+		}
+		out[g] = append(out[g], msg)
+	}
+	if len(keyPos) > 1 && len(out)*cfg.LinesPerCombination > n {
+		return [][]*message{msgs}
+	}
+	return out
+}
+
+// isEntityNoun reports words that name an entity ("user root", "host
+// web1"); the word after one is an identifier, a variable, even when it
+// takes few values.
+func isEntityNoun(tok string) bool {
+	tok = strings.TrimRight(tok, ":=")
+	switch strings.ToLower(tok) {
+	case "user", "username", "login", "host", "hostname", "name", "file", "filename",
+		"account", "group", "domain", "database", "db", "table", "queue", "topic", "key",
+		"path", "dir", "directory", "device", "container", "pod", "bucket", "branch":
+		return true
+	}
+	return false
+}
