@@ -40,6 +40,7 @@ type Analyzer struct {
 	seq  uint64
 	buf  []byte
 	qbuf []byte
+	kbuf []byte
 
 	lines, events     int
 	errors, warnings  int
@@ -108,10 +109,15 @@ func (a *Analyzer) process(ev *Event) {
 		a.minutesSeen = t
 	}
 
-	a.buf, _ = appendMasked(a.buf[:0], msg)
+	a.buf = appendMinable(a.buf[:0], msg)
 	key := a.buf
+	if strings.IndexByte(msg, '=') >= 0 {
+		// Dedupe masks every key=value's value (see [Mask]).
+		a.kbuf, _ = appendMasked(a.kbuf[:0], msg)
+		key = a.kbuf
+	}
 	if strings.IndexByte(msg, '"') >= 0 {
-		a.qbuf = maskQuoted(a.qbuf[:0], a.buf)
+		a.qbuf = maskQuoted(a.qbuf[:0], key)
 		key = a.qbuf
 	}
 	m, isNew := a.miner.add(a.buf)

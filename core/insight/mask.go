@@ -39,6 +39,13 @@ func isValueEnd(c byte) bool {
 // whitespace-separated token is masked by [appendMaskedToken]. It returns the
 // extended buffer and the number of tokens written.
 func appendMasked(dst []byte, text string) ([]byte, int) {
+	return appendMaskedMode(dst, text, false)
+}
+
+// appendMaskedMode is appendMasked; with words, the value of key=value is
+// masked by the token rules instead of always ("user=root" stays, for the
+// miner to decide from its counts).
+func appendMaskedMode(dst []byte, text string, words bool) ([]byte, int) {
 	n := 0
 	i := 0
 	// starts holds where recent tokens begin in dst, so a date word can be
@@ -61,7 +68,7 @@ func appendMasked(dst []byte, text string) ([]byte, int) {
 			dst = append(dst, ' ')
 		}
 		start := len(dst)
-		dst = appendMaskedToken(dst, text[i:j])
+		dst = appendMaskedToken(dst, text[i:j], words)
 		i = j
 		cur := dst[start:]
 		if ns > 0 {
@@ -154,7 +161,7 @@ func isDateWord(b []byte) bool {
 //     segment that holds a digit (numbers, hex, IPs, UUIDs, durations,
 //     timestamps, ids like blk_-42) becomes a variable. Adjacent variables
 //     joined by ':' or '.' merge into one, so "10.0.0.1:8080" is one <*>.
-func appendMaskedToken(dst []byte, tok string) []byte {
+func appendMaskedToken(dst []byte, tok string, words bool) []byte {
 	hasDigit, hasSlash, hasEq := false, false, false
 	for k := 0; k < len(tok); k++ {
 		switch c := tok[k]; {
@@ -183,6 +190,25 @@ func appendMaskedToken(dst []byte, tok string) []byte {
 		dst = append(dst, Wildcard...)
 		return append(dst, tok[trail:]...)
 	}
+	if hasSlash {
+		// A path inside a token, after an opening bracket, quote or
+		// colon ("chdir(/home/x)", "file:/tmp/x"), is one variable too.
+		for k := 1; k < len(tok); k++ {
+			if tok[k] != '/' {
+				continue
+			}
+			if c := tok[k-1]; (c == '(' || c == '[' || c == '"' || c == '\'' || c == ':') && isPathOrURL(tok[k:]) {
+				trail := len(tok)
+				for trail > k && isTrailPunct(tok[trail-1]) {
+					trail--
+				}
+				dst = appendMaskedToken(dst, tok[:k], words)
+				dst = append(dst, Wildcard...)
+				return append(dst, tok[trail:]...)
+			}
+			break
+		}
+	}
 	if hasEq {
 		if eq := keyValueSplit(tok); eq > 0 {
 			dst = append(dst, tok[:eq+1]...)
@@ -191,14 +217,17 @@ func appendMaskedToken(dst []byte, tok string) []byte {
 			for end < len(rest) && !isValueEnd(rest[end]) {
 				end++
 			}
-			if end > 0 {
+			switch {
+			case end > 0 && words:
+				dst = appendMaskedToken(dst, rest[:end], words)
+			case end > 0:
 				dst = append(dst, Wildcard...)
 			}
 			if end < len(rest) {
 				// The separator and whatever follows (another pair, a
 				// closing bracket) are masked by the same rules.
 				dst = append(dst, rest[end])
-				dst = appendMaskedToken(dst, rest[end+1:])
+				dst = appendMaskedToken(dst, rest[end+1:], words)
 			}
 			return dst
 		}

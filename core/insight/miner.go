@@ -180,6 +180,15 @@ func (m *Miner) splitTokens(masked string) []string {
 
 func hasWildcard(tok string) bool { return strings.Contains(tok, Wildcard) }
 
+// appendMinable appends the masked form of text that the miner works on:
+// [Mask]'s, except that a key=value's value is masked by the token rules,
+// not always ("user=root" stays; whether root is a variable is the
+// miner's call, from the counts).
+func appendMinable(dst []byte, text string) []byte {
+	dst, _ = appendMaskedMode(dst, text, true)
+	return dst
+}
+
 // add counts one line whose masked text is masked (the bytes are not
 // kept) and returns its message; created reports a new online template.
 func (m *Miner) add(masked []byte) (msg *message, created bool) {
@@ -429,8 +438,7 @@ func (m *Miner) Len() int { return len(m.clusters) }
 // Add masks text, mines it and returns the id of its pattern as
 // [Miner.Groups] gives it now.
 func (m *Miner) Add(text string) int {
-	b, _ := appendMasked(nil, text)
-	msg, _ := m.add(b)
+	msg, _ := m.add(appendMinable(nil, text))
 	m.Groups()
 	return msg.g.ID
 }
@@ -467,7 +475,7 @@ func TemplatesWith(cfg MinerConfig, lines []string) []string {
 	of := make([]*message, len(lines))
 	var buf []byte
 	for i, l := range lines {
-		buf, _ = appendMasked(buf[:0], l)
+		buf = appendMinable(buf[:0], l)
 		of[i], _ = m.add(buf)
 	}
 	m.Groups()

@@ -90,12 +90,41 @@ func sameLengthTemplate(msgs []*message) []string {
 	for _, msg := range msgs[1:] {
 		for p, tok := range msg.toks {
 			if t[p] != tok {
-				t[p] = Wildcard
+				t[p] = mergeToken(t[p], tok)
 			}
 		}
 	}
 	return t
 }
+
+// mergeToken is the template token for two different values: the part
+// before the first and after the last punctuation they share is kept
+// ("user=root", "user=bob" → "user=<*>"; "(42)", "(7)" → "(<*>)"), the rest
+// is a variable.
+func mergeToken(a, b string) string {
+	pre := 0
+	for k := 0; k < len(a) && k < len(b) && a[k] == b[k]; k++ {
+		if !isAlnum(a[k]) {
+			pre = k + 1
+		}
+	}
+	suf := 0
+	for k := 1; k <= len(a)-pre && k <= len(b)-pre && a[len(a)-k] == b[len(b)-k]; k++ {
+		if !isAlnum(a[len(a)-k]) {
+			suf = k
+		}
+	}
+	// The kept parts must not cut into a variable already in a.
+	for pre > 0 && strings.Contains(a[:pre], "<*") && !strings.HasSuffix(a[:pre], Wildcard) && !strings.Contains(a[:pre], Wildcard) {
+		pre--
+	}
+	if pre == 0 && suf == 0 {
+		return Wildcard
+	}
+	return a[:pre] + Wildcard + a[len(a)-suf:]
+}
+
+func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) || c == '_' }
 
 // isVariableToken: a token with a variable and no letter ("<*>",
 // "(<*>)", "<*>,<*>") says nothing but "a value here".
@@ -200,8 +229,12 @@ func splitByFewValues(tmpl []string, msgs []*message, cfg SplitConfig) [][]*mess
 		// variable's common value, like user root).
 		keyPos = []int{cands[0].pos}
 	}
-	if len(keyPos) == 0 {
+	shapePos := shapePositions(tmpl, msgs)
+	if len(keyPos) == 0 && len(shapePos) == 0 {
 		return [][]*message{msgs}
+	}
+	if len(keyPos) == 0 {
+		return splitByShape(msgs, shapePos)
 	}
 	groups := map[string]int{}
 	var out [][]*message
@@ -238,4 +271,115 @@ func isEntityNoun(tok string) bool {
 		return true
 	}
 	return false
+}
+
+// shape is a token's form: a run of letters is 'a', a variable 'V', other
+// bytes stay ("tty=:<*>" → "a=:V", "LOGIN(uid=<*>)" → "a(a=V)").
+func shape(dst []byte, tok string) []byte {
+	for k := 0; k < len(tok); k++ {
+		switch c := tok[k]; {
+		case isAlpha(c) || isDigit(c) || c == '_':
+			if len(dst) == 0 || dst[len(dst)-1] != 'a' {
+				dst = append(dst, 'a')
+			}
+		case strings.HasPrefix(tok[k:], Wildcard):
+			dst = append(dst, 'V')
+			k += len(Wildcard) - 1
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// fits reports whether shape s can be an instance of shape t, where each
+// V of t stands for anything.
+func fits(s, t string) bool {
+	if len(t) == 0 {
+		return len(s) == 0
+	}
+	if t[0] == 'V' {
+		for k := 0; k <= len(s); k++ {
+			if fits(s[k:], t[1:]) {
+				return true
+			}
+		}
+		return false
+	}
+	return len(s) > 0 && s[0] == t[0] && fits(s[1:], t[1:])
+}
+
+func compatible(a, b string) bool { return a == b || fits(a, b) || fits(b, a) }
+
+// shapePositions returns the wildcard positions of tmpl whose values have
+// forms that cannot be one another's ("(uid=<*>)" and "LOGIN(uid=<*>)"):
+// different constant text around the variable, so different messages.
+// A position holding a bare variable anywhere is a variable slot.
+func shapePositions(tmpl []string, msgs []*message) []int {
+	var out []int
+	var buf []byte
+	for p, t := range tmpl {
+		if t != Wildcard {
+			continue
+		}
+		var reps []string
+		ok := true
+		for _, msg := range msgs {
+			v := msg.toks[p]
+			if isVariableToken(v) {
+				ok = false
+				break
+			}
+			buf = shape(buf[:0], v)
+			found := false
+			for _, r := range reps {
+				if compatible(string(buf), r) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				reps = append(reps, string(buf))
+			}
+		}
+		if ok && len(reps) > 1 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// splitByShape groups msgs by the form class of their values at pos.
+func splitByShape(msgs []*message, pos []int) [][]*message {
+	var reps [][]string
+	var out [][]*message
+	var buf []byte
+	for _, msg := range msgs {
+		key := make([]string, len(pos))
+		for i, p := range pos {
+			buf = shape(buf[:0], msg.toks[p])
+			key[i] = string(buf)
+		}
+		g := -1
+		for k, r := range reps {
+			same := true
+			for i := range r {
+				if !compatible(key[i], r[i]) {
+					same = false
+					break
+				}
+			}
+			if same {
+				g = k
+				break
+			}
+		}
+		if g < 0 {
+			g = len(out)
+			reps = append(reps, key)
+			out = append(out, nil)
+		}
+		out[g] = append(out[g], msg)
+	}
+	return out
 }
