@@ -87,12 +87,12 @@ func (c AnomalyConfig) withDefaults() AnomalyConfig {
 // rateTracker counts events of one level class per minute and compares
 // each closed minute with a median+MAD baseline of the previous minutes.
 type rateTracker struct {
-	kind    AnomalyKind
-	cur     time.Time // start of the current minute; zero before the first event
-	count   int
-	byPat   map[*message]int
+	kind  AnomalyKind
+	cur   time.Time // start of the current minute; zero before the first event
+	count int
+	byPat map[*message]int
 	// miner names the patterns of a spike.
-	miner *Miner
+	miner   *Miner
 	history []int // closed minutes, oldest first, at most cfg.History
 	scratch []int
 	flagged bool // the current minute was already reported (by a peek)

@@ -96,7 +96,7 @@ func appendMaskedMode(dst []byte, text string, words bool) ([]byte, int) {
 			case prevWild && isDateWord(cur):
 				dst = dst[:mark]
 				continue
-			case prevWild && isUnit(cur):
+			case (prevWild || isVariableToken(string(p))) && isUnit(cur):
 				// "3.2 KB," and "512 B," are one quantity: keep only the
 				// trailing punctuation.
 				u := len(cur)
@@ -167,7 +167,7 @@ func appendMaskedToken(dst []byte, tok string, words bool) []byte {
 		switch c := tok[k]; {
 		case isDigit(c):
 			hasDigit = true
-		case c == '/':
+		case c == '/' || c == '\\':
 			hasSlash = true
 		case c == '=':
 			hasEq = true
@@ -303,6 +303,9 @@ func isPathOrURL(tok string) bool {
 	case len(t) > 3 && t[0] == '.' && t[1] == '.' && t[2] == '/':
 		return true
 	case len(t) > 2 && t[0] == '~' && t[1] == '/':
+		return true
+	case len(t) > 3 && isAlpha(t[0]) && t[1] == ':' && t[2] == '\\':
+		// A Windows path, "C:\Windows\x.dll".
 		return true
 	}
 	for k := 1; k+2 < len(t); k++ {

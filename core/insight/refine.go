@@ -39,6 +39,7 @@ func (m *Miner) Groups() []*Group {
 			gs = append(gs, &Group{msgs: part})
 		}
 	}
+	gs = mergeManyValued(gs, m.cfg.Split)
 	gs = mergeCollapsed(gs)
 	for _, g := range gs {
 		g.finish()
@@ -104,19 +105,15 @@ func sameLengthTemplate(msgs []*message) []string {
 func mergeToken(a, b string) string {
 	pre := 0
 	for k := 0; k < len(a) && k < len(b) && a[k] == b[k]; k++ {
-		if !isAlnum(a[k]) {
+		if isBoundary(a[k]) && !inWildcard(a, k) {
 			pre = k + 1
 		}
 	}
 	suf := 0
 	for k := 1; k <= len(a)-pre && k <= len(b)-pre && a[len(a)-k] == b[len(b)-k]; k++ {
-		if !isAlnum(a[len(a)-k]) {
+		if isBoundary(a[len(a)-k]) && !inWildcard(a, len(a)-k) {
 			suf = k
 		}
-	}
-	// The kept parts must not cut into a variable already in a.
-	for pre > 0 && strings.Contains(a[:pre], "<*") && !strings.HasSuffix(a[:pre], Wildcard) && !strings.Contains(a[:pre], Wildcard) {
-		pre--
 	}
 	if pre == 0 && suf == 0 {
 		return Wildcard
@@ -124,7 +121,19 @@ func mergeToken(a, b string) string {
 	return a[:pre] + Wildcard + a[len(a)-suf:]
 }
 
-func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) || c == '_' }
+// isBoundary: the punctuation a template token keeps around a variable
+// (key=, brackets, quotes), not the dots and slashes inside names.
+func isBoundary(c byte) bool { return c != '/' && c != '<' && c != '>' && isSegSep(c) }
+
+// inWildcard reports whether a[k] is part of a "<*>".
+func inWildcard(a string, k int) bool {
+	for j := max(0, k-2); j <= k; j++ {
+		if strings.HasPrefix(a[j:], Wildcard) {
+			return true
+		}
+	}
+	return false
+}
 
 // isVariableToken: a token with a variable and no letter ("<*>",
 // "(<*>)", "<*>,<*>") says nothing but "a value here".
@@ -158,13 +167,26 @@ func collapse(t []string) []string {
 	return out
 }
 
-// mergeCollapsed joins groups whose templates are equal once collapsed:
-// the same event with a variable that took different widths.
+// skeleton is a template's words: its tokens without the variable ones.
+func skeleton(tmpl string) string {
+	var b strings.Builder
+	for _, tok := range strings.Fields(tmpl) {
+		if !isVariableToken(tok) {
+			b.WriteString(tok)
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}
+
+// mergeCollapsed joins groups whose templates have the same words: the
+// same event with a variable that took different widths, or an optional
+// variable part ("sent 12 bytes (1.2 KB)", "sent 3 bytes").
 func mergeCollapsed(gs []*Group) []*Group {
 	byKey := map[string]*Group{}
 	out := gs[:0]
 	for _, g := range gs {
-		key := strings.Join(collapse(strings.Fields(templateOf(g.msgs))), " ")
+		key := skeleton(templateOf(g.msgs))
 		if h := byKey[key]; h != nil {
 			h.msgs = append(h.msgs, g.msgs...)
 			continue
@@ -273,12 +295,13 @@ func isEntityNoun(tok string) bool {
 	return false
 }
 
-// shape is a token's form: a run of letters is 'a', a variable 'V', other
-// bytes stay ("tty=:<*>" → "a=:V", "LOGIN(uid=<*>)" → "a(a=V)").
+// shape is a token's form: a run of letters (with the dots and dashes of
+// a dotted name) is 'a', a variable 'V', other bytes stay ("tty=:<*>" →
+// "a=:V", "LOGIN(uid=<*>)" → "a(a=V)", "db.example.com:<*>" → "a:V").
 func shape(dst []byte, tok string) []byte {
 	for k := 0; k < len(tok); k++ {
 		switch c := tok[k]; {
-		case isAlpha(c) || isDigit(c) || c == '_':
+		case isAlpha(c) || isDigit(c) || c == '_' || c == '.' || c == '-':
 			if len(dst) == 0 || dst[len(dst)-1] != 'a' {
 				dst = append(dst, 'a')
 			}
@@ -380,6 +403,99 @@ func splitByShape(msgs []*message, pos []int) [][]*message {
 			out = append(out, nil)
 		}
 		out[g] = append(out[g], msg)
+	}
+	return out
+}
+
+// mergeManyValued joins groups of one length whose templates differ at
+// one position only, where they hold more distinct words than a constant
+// takes (MaxValues): a variable the online pass kept apart because it
+// routes lines by their first tokens ("api.example.com resolved in <*>").
+// After an entity noun ("user alice") two values are enough.
+func mergeManyValued(gs []*Group, cfg SplitConfig) []*Group {
+	type tg struct {
+		g    *Group
+		t    []string
+		dead bool
+	}
+	byLen := map[int][]*tg{}
+	var lens []int
+	for _, g := range gs {
+		n := len(g.msgs[0].toks)
+		same := true
+		for _, msg := range g.msgs[1:] {
+			same = same && len(msg.toks) == n
+		}
+		if !same {
+			continue
+		}
+		if byLen[n] == nil {
+			lens = append(lens, n)
+		}
+		byLen[n] = append(byLen[n], &tg{g: g, t: sameLengthTemplate(g.msgs)})
+	}
+	merged := false
+	var kb strings.Builder
+	for _, n := range lens {
+		list := byLen[n]
+		if len(list) < 2 {
+			continue
+		}
+		for p := 0; p < n; p++ {
+			fam := map[string][]*tg{}
+			var keys []string
+			for _, x := range list {
+				if x.dead || hasWildcard(x.t[p]) {
+					continue
+				}
+				kb.Reset()
+				for q, tok := range x.t {
+					if q != p {
+						kb.WriteString(tok)
+					}
+					kb.WriteByte(' ')
+				}
+				k := kb.String()
+				if fam[k] == nil {
+					keys = append(keys, k)
+				}
+				fam[k] = append(fam[k], x)
+			}
+			for _, k := range keys {
+				f := fam[k]
+				if len(f) < 2 {
+					continue
+				}
+				entity := p > 0 && isEntityNoun(f[0].t[p-1])
+				if len(f) <= cfg.MaxValues && !entity {
+					continue
+				}
+				head := f[0]
+				for _, x := range f[1:] {
+					head.g.msgs = append(head.g.msgs, x.g.msgs...)
+					x.dead = true
+				}
+				head.t[p] = Wildcard
+				merged = true
+			}
+		}
+	}
+	if !merged {
+		return gs
+	}
+	dead := map[*Group]bool{}
+	for _, list := range byLen {
+		for _, x := range list {
+			if x.dead {
+				dead[x.g] = true
+			}
+		}
+	}
+	out := gs[:0]
+	for _, g := range gs {
+		if !dead[g] {
+			out = append(out, g)
+		}
 	}
 	return out
 }
