@@ -9,9 +9,9 @@ import (
 // "use the defaults", which are the one configuration Velos uses for every
 // kind of log.
 type MinerConfig struct {
-	// Similarity is the share of a line's tokens that must equal a
-	// template's constant tokens for the line to join that template in the
-	// online pass. Default 0.5.
+	// Similarity is the share of a template's constant tokens that a
+	// line must equal to join that template in the online pass (tokens
+	// that are variables on both sides are left out). Default 0.6.
 	Similarity float64
 	// Depth is the number of leading tokens used as keys in the parse tree
 	// (after the token count). Default 2.
@@ -47,7 +47,7 @@ type SplitConfig struct {
 	LinesPerCombination int
 	// MaxShare is the largest share of the lines one value of a single
 	// position may cover (a dominant value is more likely a variable's
-	// common value). Default 0.9.
+	// common value). Default 0.8.
 	MaxShare float64
 }
 
@@ -62,14 +62,14 @@ func (c SplitConfig) withDefaults() SplitConfig {
 		c.LinesPerCombination = 3
 	}
 	if c.MaxShare <= 0 {
-		c.MaxShare = 0.9
+		c.MaxShare = 0.8
 	}
 	return c
 }
 
 func (c MinerConfig) withDefaults() MinerConfig {
 	if c.Similarity <= 0 {
-		c.Similarity = 0.5
+		c.Similarity = 0.6
 	}
 	if c.Depth <= 0 {
 		c.Depth = 2
@@ -322,7 +322,7 @@ func (m *Miner) leaf(toks []string, create bool) *treeNode {
 func similarity(tmpl, toks []string) (float64, int) {
 	same, wild := 0, 0
 	for i, t := range tmpl {
-		if t == Wildcard {
+		if t == Wildcard || isVariableToken(t) && isVariableToken(toks[i]) {
 			wild++
 			continue
 		}
@@ -330,7 +330,10 @@ func similarity(tmpl, toks []string) (float64, int) {
 			same++
 		}
 	}
-	return float64(same) / float64(len(toks)), wild
+	if wild == len(tmpl) {
+		return 1, wild
+	}
+	return float64(same) / float64(len(tmpl)-wild), wild
 }
 
 func (m *Miner) bestMatch(leaf *treeNode, toks []string) *cluster {

@@ -212,7 +212,7 @@ func splitByFewValues(tmpl []string, msgs []*message, cfg SplitConfig) [][]*mess
 	}
 	seen := map[string]int{}
 	for p, t := range tmpl {
-		if t != Wildcard || (p > 0 && isEntityNoun(tmpl[p-1])) {
+		if t != Wildcard || (p > 0 && isEntityNoun(tmpl[p-1])) || entityValues(msgs, p) {
 			continue
 		}
 		clear(seen)
@@ -279,6 +279,19 @@ func splitByFewValues(tmpl []string, msgs []*message, cfg SplitConfig) [][]*mess
 		return [][]*message{msgs}
 	}
 	return out
+}
+
+// entityValues reports whether every value at position p is the value of
+// a key naming an entity ("user=root", "user=bob").
+func entityValues(msgs []*message, p int) bool {
+	for _, msg := range msgs {
+		v := msg.toks[p]
+		eq := strings.IndexByte(v, '=')
+		if eq <= 0 || !isEntityNoun(v[:eq]) {
+			return false
+		}
+	}
+	return true
 }
 
 // isEntityNoun reports words that name an entity ("user root", "host
@@ -365,11 +378,36 @@ func shapePositions(tmpl []string, msgs []*message) []int {
 				reps = append(reps, string(buf))
 			}
 		}
-		if ok && len(reps) > 1 {
+		if ok && len(reps) > 1 && !anyFitsAll(msgs, p) {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// anyFitsAll reports whether one value's form at p is compatible with
+// every other's (compatibility is not transitive: "(<*>)" fits both
+// "(host)" and "()", which do not fit each other).
+func anyFitsAll(msgs []*message, p int) bool {
+	shapes := map[string]bool{}
+	var buf []byte
+	for _, msg := range msgs {
+		buf = shape(buf[:0], msg.toks[p])
+		shapes[string(buf)] = true
+	}
+	for s := range shapes {
+		all := true
+		for t := range shapes {
+			if !compatible(s, t) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 // splitByShape groups msgs by the form class of their values at pos.
@@ -467,7 +505,7 @@ func mergeManyValued(gs []*Group, cfg SplitConfig) []*Group {
 					continue
 				}
 				entity := p > 0 && isEntityNoun(f[0].t[p-1])
-				if len(f) <= cfg.MaxValues && !entity {
+				if len(f) <= cfg.MaxValues && !entity || !hasWordBesides(f[0].t, p) {
 					continue
 				}
 				head := f[0]
@@ -498,4 +536,20 @@ func mergeManyValued(gs []*Group, cfg SplitConfig) []*Group {
 		}
 	}
 	return out
+}
+
+// hasWordBesides reports whether template t keeps a constant word when
+// position p becomes a variable: a message that is one word ("normal",
+// "warning") is a constant, however many such messages there are.
+func hasWordBesides(t []string, p int) bool {
+	for q, tok := range t {
+		if q != p && !isVariableToken(tok) && tok != Wildcard {
+			for k := 0; k < len(tok); k++ {
+				if isAlpha(tok[k]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
