@@ -2,12 +2,15 @@ package tools
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +76,18 @@ func leadingTime(s string, year int) (time.Time, bool) {
 // readFile calls fn for each line of the file at path, with its time (see
 // above), reading it as a stream: memory does not grow with the file.
 func readFile(ctx context.Context, path string, fn func(n int, l insight.Line) error) error {
+	var last time.Time
+	return readText(ctx, path, func(mod time.Time) { last = mod }, func(n int, text string) error {
+		if t, ok := leadingTime(text, last.Year()); ok {
+			last = t
+		}
+		return fn(n, insight.Line{Time: last, Stream: "out", Text: text})
+	})
+}
+
+// readText calls fn for each line of the file at path (colour codes
+// stripped), after start with the file's modification time.
+func readText(ctx context.Context, path string, start func(mod time.Time), fn func(n int, text string) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -85,7 +100,9 @@ func readFile(ctx context.Context, path string, fn func(n int, l insight.Line) e
 	if fi.IsDir() {
 		return fmt.Errorf("%s is a directory, not a log file", path)
 	}
-	last := fi.ModTime()
+	if start != nil {
+		start(fi.ModTime())
+	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), maxFileLine)
 	n := 0
@@ -98,10 +115,7 @@ func readFile(ctx context.Context, path string, fn func(n int, l insight.Line) e
 		if strings.IndexByte(text, 0x1b) >= 0 {
 			text = logs.StripANSI(text)
 		}
-		if t, ok := leadingTime(text, last.Year()); ok {
-			last = t
-		}
-		if err := fn(n, insight.Line{Time: last, Stream: "out", Text: text}); err != nil {
+		if err := fn(n, text); err != nil {
 			return err
 		}
 	}
@@ -131,19 +145,109 @@ func analyzeFile(ctx context.Context, path string, since, until time.Time, grep 
 	return a, nil
 }
 
-// perLine returns the template of every line of path, numbered from 1. The
-// templates are mined over the whole file at once (insight.Templates), so
-// the file's lines are held in memory.
-func perLine(ctx context.Context, path string) ([]insight.LineTemplate, error) {
-	var lines []string
-	err := readFile(ctx, path, func(_ int, l insight.Line) error {
-		lines = append(lines, l.Text)
+// perLineFile is the template of every line of a file, mined in a first
+// pass (insight.LineMiner); the second pass re-reads the file as the
+// answer is written, so neither the lines nor their templates are held.
+type perLineFile struct {
+	path string
+	lm   *insight.LineMiner
+}
+
+// minePerLine is the first pass over path.
+func minePerLine(ctx context.Context, path string) (*perLineFile, error) {
+	lm := insight.NewLineMiner(insight.MinerConfig{})
+	err := readText(ctx, path, nil, func(_ int, text string) error {
+		lm.Add(text)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return insight.PerLine(lines), nil
+	return &perLineFile{path: path, lm: lm}, nil
+}
+
+// each is the second pass: fn gets every line's number and pattern, until
+// it returns errStop or an error.
+func (p *perLineFile) each(ctx context.Context, fn func(n int, g *insight.Group, text string) error) error {
+	err := readText(ctx, p.path, nil, func(n int, text string) error {
+		return fn(n, p.lm.Group(text), text)
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return fmt.Errorf("read %s: %w", p.path, err)
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")
+
+// templates is the second pass into a slice of at most max rows (all when
+// max < 0), and whether the file had more lines.
+func (p *perLineFile) templates(ctx context.Context, max int) ([]insight.LineTemplate, bool, error) {
+	var out []insight.LineTemplate
+	more := false
+	err := p.each(ctx, func(n int, g *insight.Group, text string) error {
+		if max >= 0 && len(out) == max {
+			more = true
+			return errStop
+		}
+		out = append(out, insight.LineTemplate{Line: n, Template: templateText(g, text)})
+		return nil
+	})
+	return out, more, err
+}
+
+// templateText is a line's template; a line whose pattern is unknown
+// (evicted past the miner's bound) is its own masked text.
+func templateText(g *insight.Group, text string) string {
+	if g == nil {
+		return insight.Mask(text)
+	}
+	return g.Template
+}
+
+// write streams the answer: JSON lines ({"line":N,"template":"…"}) or, for
+// people, "N<tab>template" lines.
+func (p *perLineFile) write(w io.Writer, asJSON bool) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	quoted := map[*insight.Group][]byte{}
+	var b []byte
+	err := p.each(context.Background(), func(n int, g *insight.Group, text string) error {
+		b = b[:0]
+		if !asJSON {
+			b = strconv.AppendInt(b, int64(n), 10)
+			b = append(b, '\t')
+			b = append(b, templateText(g, text)...)
+			b = append(b, '\n')
+		} else {
+			q, ok := quoted[g]
+			if !ok || g == nil {
+				q = jsonString(templateText(g, text))
+				if g != nil {
+					quoted[g] = q
+				}
+			}
+			b = append(b, `{"line":`...)
+			b = strconv.AppendInt(b, int64(n), 10)
+			b = append(b, `,"template":`...)
+			b = append(b, q...)
+			b = append(b, "}\n"...)
+		}
+		_, err := bw.Write(b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// jsonString is s as a JSON string, HTML characters left as they are.
+func jsonString(s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // DedupeRow is one group of lines that are equal once their variable parts

@@ -459,8 +459,7 @@ func (m *Miner) Template(id int) (string, bool) {
 
 // Templates mines lines as one batch and returns, for each line, the text
 // of its pattern once all lines were seen (so the lines of one pattern
-// always get the same text). It is what the per-line answer and the
-// streaming [Analyzer] compute, for a slice held in memory.
+// always get the same text). It is [LineMiner]'s two passes over a slice.
 func Templates(lines []string) []string {
 	return TemplatesWith(MinerConfig{}, lines)
 }
@@ -468,25 +467,72 @@ func Templates(lines []string) []string {
 // TemplatesWith is [Templates] with a configuration (the accuracy tests
 // fit one per held-out system).
 func TemplatesWith(cfg MinerConfig, lines []string) []string {
-	if cfg.MaxMessages == 0 {
-		cfg.MaxMessages = len(lines) + 1
+	lm := NewLineMiner(cfg)
+	for _, l := range lines {
+		lm.Add(l)
 	}
-	if cfg.MaxTemplates == 0 {
-		cfg.MaxTemplates = len(lines) + 1
-	}
-	m := NewMiner(cfg)
-	of := make([]*message, len(lines))
-	var buf []byte
-	for i, l := range lines {
-		buf = appendMinable(buf[:0], l)
-		of[i], _ = m.add(buf)
-	}
-	m.Groups()
 	out := make([]string, len(lines))
-	for i, msg := range of {
-		out[i] = msg.g.Template
+	for i, l := range lines {
+		out[i] = lm.Template(l)
 	}
 	return out
+}
+
+// LineMiner gives every line of a stream its template in two passes, in
+// bounded memory: [LineMiner.Add] each line (the first pass mines), then
+// [LineMiner.Template] of each line again, in any order (the second pass
+// reads the patterns, which no longer change). The line itself is not
+// kept: a caller reading a file reads it twice. The groups are the ones an
+// [Analyzer] fed the same messages reports.
+type LineMiner struct {
+	m    *Miner
+	buf  []byte
+	done bool
+}
+
+// NewLineMiner returns a LineMiner with cfg (zero fields take the
+// defaults).
+func NewLineMiner(cfg MinerConfig) *LineMiner { return &LineMiner{m: NewMiner(cfg)} }
+
+// Add mines one line (first pass). It panics after Template was called.
+func (lm *LineMiner) Add(text string) {
+	if lm.done {
+		panic("insight: LineMiner.Add after Template")
+	}
+	lm.buf = appendMinable(lm.buf[:0], text)
+	lm.m.add(lm.buf)
+}
+
+// Template returns the template of a line given to Add (second pass). A
+// line whose message was evicted (more distinct messages than
+// [MinerConfig.MaxMessages]) gets the pattern of the online template it
+// fits, or its own masked text.
+func (lm *LineMiner) Template(text string) string {
+	g := lm.Group(text)
+	if g == nil {
+		return string(lm.buf)
+	}
+	return g.Template
+}
+
+// Group is the pattern of a line given to Add (second pass), or nil; see
+// [LineMiner.Template].
+func (lm *LineMiner) Group(text string) *Group {
+	if !lm.done {
+		lm.m.Groups()
+		lm.done = true
+	}
+	lm.buf = appendMinable(lm.buf[:0], text)
+	if msg := lm.m.msgs[string(lm.buf)]; msg != nil {
+		return msg.g
+	}
+	toks := lm.m.splitTokens(string(lm.buf))
+	if leaf := lm.m.leaf(toks, false); leaf != nil {
+		if c := lm.m.bestMatch(leaf, toks); c != nil && len(c.msgs) > 0 {
+			return c.msgs[0].g
+		}
+	}
+	return nil
 }
 
 // LineTemplate is one row of the per-line template output
