@@ -438,13 +438,8 @@ const evictionSample = 16
 // Len returns the number of online templates kept.
 func (m *Miner) Len() int { return len(m.clusters) }
 
-// Add masks text, mines it and returns the id of its pattern as
-// [Miner.Groups] gives it now.
-func (m *Miner) Add(text string) int {
-	msg, _ := m.add(appendMinable(nil, text))
-	m.Groups()
-	return msg.g.ID
-}
+// Add masks text and mines it.
+func (m *Miner) Add(text string) { m.add(appendMinable(nil, text)) }
 
 // Template returns the current template text of the pattern with id, and
 // whether it is still kept.

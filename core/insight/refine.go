@@ -64,8 +64,8 @@ func (g *Group) finish() {
 
 // templateOf is the template of msgs: equal tokens are kept, differing
 // ones become wildcards. Messages of different lengths (a variable that
-// spans several tokens) are written as the heaviest length's template
-// with its runs of variables collapsed.
+// spans several tokens, an optional part) are written as the shortest
+// one's template with its runs of variables collapsed: the part all share.
 func templateOf(msgs []*message) string {
 	byLen := map[int][]*message{}
 	weight := map[int]int{}
@@ -74,7 +74,7 @@ func templateOf(msgs []*message) string {
 		n := len(msg.toks)
 		byLen[n] = append(byLen[n], msg)
 		weight[n] += msg.count
-		if best < 0 || weight[n] > weight[best] || weight[n] == weight[best] && n < best {
+		if best < 0 || n < best {
 			best = n
 		}
 	}
@@ -285,13 +285,17 @@ func splitByFewValues(tmpl []string, msgs []*message, cfg SplitConfig) [][]*mess
 // a key naming an entity ("user=root", "user=bob").
 func entityValues(msgs []*message, p int) bool {
 	for _, msg := range msgs {
-		v := msg.toks[p]
-		eq := strings.IndexByte(v, '=')
-		if eq <= 0 || !isEntityNoun(v[:eq]) {
+		if !entityToken(msg.toks[p]) {
 			return false
 		}
 	}
 	return true
+}
+
+// entityToken: "user=root", a value whose key names an entity.
+func entityToken(v string) bool {
+	eq := strings.IndexByte(v, '=')
+	return eq > 0 && isEntityNoun(v[:eq])
 }
 
 // isEntityNoun reports words that name an entity ("user root", "host
@@ -504,7 +508,7 @@ func mergeManyValued(gs []*Group, cfg SplitConfig) []*Group {
 				if len(f) < 2 {
 					continue
 				}
-				entity := p > 0 && isEntityNoun(f[0].t[p-1])
+				entity := p > 0 && isEntityNoun(f[0].t[p-1]) || entityToken(f[0].t[p])
 				if len(f) <= cfg.MaxValues && !entity || !hasWordBesides(f[0].t, p) {
 					continue
 				}
