@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,7 +78,8 @@ func leadingTime(s string, year int) (time.Time, bool) {
 // above), reading it as a stream: memory does not grow with the file.
 func readFile(ctx context.Context, path string, fn func(n int, l insight.Line) error) error {
 	var last time.Time
-	return readText(ctx, path, func(mod time.Time) { last = mod }, func(n int, text string) error {
+	return readLines(ctx, path, func(mod time.Time) { last = mod }, func(n int, b []byte) error {
+		text := lineText(b)
 		if t, ok := leadingTime(text, last.Year()); ok {
 			last = t
 		}
@@ -85,9 +87,20 @@ func readFile(ctx context.Context, path string, fn func(n int, l insight.Line) e
 	})
 }
 
-// readText calls fn for each line of the file at path (colour codes
-// stripped), after start with the file's modification time.
-func readText(ctx context.Context, path string, start func(mod time.Time), fn func(n int, text string) error) error {
+// lineText is a line as the engine reads it: without a CR line end and
+// colour codes.
+func lineText(b []byte) string {
+	text := strings.TrimSuffix(string(b), "\r")
+	if strings.IndexByte(text, 0x1b) >= 0 {
+		text = logs.StripANSI(text)
+	}
+	return text
+}
+
+// readLines calls fn for each line of the file at path (the bytes are
+// valid until fn returns; see lineText), after start with the file's
+// modification time.
+func readLines(ctx context.Context, path string, start func(mod time.Time), fn func(n int, b []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -111,11 +124,7 @@ func readText(ctx context.Context, path string, start func(mod time.Time), fn fu
 		if n%65536 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		text := strings.TrimSuffix(sc.Text(), "\r")
-		if strings.IndexByte(text, 0x1b) >= 0 {
-			text = logs.StripANSI(text)
-		}
-		if err := fn(n, text); err != nil {
+		if err := fn(n, sc.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -145,31 +154,63 @@ func analyzeFile(ctx context.Context, path string, since, until time.Time, grep 
 	return a, nil
 }
 
-// perLineFile is the template of every line of a file, mined in a first
-// pass (insight.LineMiner); the second pass re-reads the file as the
-// answer is written, so neither the lines nor their templates are held.
+// perLineFile is the template of every line of a file, in two passes in
+// bounded memory. The first mines every line (insight.LineMiner) and
+// writes each line's message id to a temporary file, 4 bytes a line. The
+// second reads the ids and the file again in step, as the answer is
+// written: a line's template is its message's pattern, and only a line
+// whose message the miner no longer keeps (more distinct messages than
+// its bound) is masked again.
 type perLineFile struct {
 	path string
 	lm   *insight.LineMiner
+	ids  *os.File
 }
 
-// minePerLine is the first pass over path.
+// minePerLine is the first pass over path. The caller closes the answer.
 func minePerLine(ctx context.Context, path string) (*perLineFile, error) {
-	lm := insight.NewLineMiner(insight.MinerConfig{})
-	err := readText(ctx, path, nil, func(_ int, text string) error {
-		lm.Add(text)
-		return nil
-	})
+	ids, err := os.CreateTemp("", "velos-perline-*.ids")
 	if err != nil {
+		return nil, fmt.Errorf("per-line: %w", err)
+	}
+	// Unlinked at once: the file lives as long as it is open.
+	os.Remove(ids.Name())
+	p := &perLineFile{path: path, lm: insight.NewLineMiner(insight.MinerConfig{}), ids: ids}
+	bw := bufio.NewWriterSize(ids, 64<<10)
+	var id [4]byte
+	err = readLines(ctx, path, nil, func(_ int, b []byte) error {
+		binary.LittleEndian.PutUint32(id[:], uint32(p.lm.Add(lineText(b))))
+		_, err := bw.Write(id[:])
+		return err
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		ids.Close()
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return &perLineFile{path: path, lm: lm}, nil
+	return p, nil
 }
 
-// each is the second pass: fn gets every line's number and pattern, until
-// it returns errStop or an error.
+// each is the second pass: fn gets every line's number and pattern (nil:
+// see templateText) and text, until it returns errStop or an error. It
+// closes the ids.
 func (p *perLineFile) each(ctx context.Context, fn func(n int, g *insight.Group, text string) error) error {
-	err := readText(ctx, p.path, nil, func(n int, text string) error {
+	defer p.ids.Close()
+	if _, err := p.ids.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("per-line: %w", err)
+	}
+	br := bufio.NewReaderSize(p.ids, 64<<10)
+	var id [4]byte
+	err := readLines(ctx, p.path, nil, func(n int, b []byte) error {
+		if _, err := io.ReadFull(br, id[:]); err != nil {
+			return fmt.Errorf("%s changed while read: %w", p.path, err)
+		}
+		if g := p.lm.GroupOf(int(binary.LittleEndian.Uint32(id[:]))); g != nil {
+			return fn(n, g, "")
+		}
+		text := lineText(b)
 		return fn(n, p.lm.Group(text), text)
 	})
 	if err != nil && !errors.Is(err, errStop) {

@@ -96,7 +96,7 @@ func appendMaskedMode(dst []byte, text string, words bool) ([]byte, int) {
 			case prevWild && isDateWord(cur):
 				dst = dst[:mark]
 				continue
-			case (prevWild || isVariableToken(string(p))) && isUnit(cur):
+			case isUnit(cur) && (prevWild || isVariableToken(string(p))):
 				// "3.2 KB," and "512 B," are one quantity: keep only the
 				// trailing punctuation.
 				u := len(cur)

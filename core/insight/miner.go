@@ -477,11 +477,15 @@ func TemplatesWith(cfg MinerConfig, lines []string) []string {
 // bounded memory: [LineMiner.Add] each line (the first pass mines), then
 // [LineMiner.Template] of each line again, in any order (the second pass
 // reads the patterns, which no longer change). The line itself is not
-// kept: a caller reading a file reads it twice. The groups are the ones an
-// [Analyzer] fed the same messages reports.
+// kept: a caller reading a file reads it twice. Like the [Analyzer], it
+// mines a line's message (without a leading timestamp and level word; a
+// JSON line's msg), so the groups are the ones an Analyzer fed the same
+// lines reports, but every line is its own message (no stack-trace
+// grouping: a frame gets a template too).
 type LineMiner struct {
 	m    *Miner
 	buf  []byte
+	byID map[int]*message
 	done bool
 }
 
@@ -489,13 +493,39 @@ type LineMiner struct {
 // defaults).
 func NewLineMiner(cfg MinerConfig) *LineMiner { return &LineMiner{m: NewMiner(cfg)} }
 
-// Add mines one line (first pass). It panics after Template was called.
-func (lm *LineMiner) Add(text string) {
+// Add mines one line (first pass) and returns the id of its message (its
+// masked text), for [LineMiner.GroupOf]. It panics after the second pass
+// began.
+func (lm *LineMiner) Add(text string) int {
 	if lm.done {
-		panic("insight: LineMiner.Add after Template")
+		panic("insight: LineMiner.Add after the second pass began")
 	}
-	lm.buf = appendMinable(lm.buf[:0], text)
-	lm.m.add(lm.buf)
+	lm.buf = appendMinable(lm.buf[:0], messageOf(text))
+	msg, _ := lm.m.add(lm.buf)
+	return msg.id
+}
+
+// GroupOf is the pattern of the message with id (second pass), or nil when
+// the miner no longer keeps that message (see [LineMiner.Template]).
+func (lm *LineMiner) GroupOf(id int) *Group {
+	lm.finish()
+	if msg := lm.byID[id]; msg != nil {
+		return msg.g
+	}
+	return nil
+}
+
+// finish ends the first pass: the patterns are computed once.
+func (lm *LineMiner) finish() {
+	if lm.done {
+		return
+	}
+	lm.m.Groups()
+	lm.byID = make(map[int]*message, len(lm.m.msgs))
+	for _, msg := range lm.m.msgs {
+		lm.byID[msg.id] = msg
+	}
+	lm.done = true
 }
 
 // Template returns the template of a line given to Add (second pass). A
@@ -513,11 +543,8 @@ func (lm *LineMiner) Template(text string) string {
 // Group is the pattern of a line given to Add (second pass), or nil; see
 // [LineMiner.Template].
 func (lm *LineMiner) Group(text string) *Group {
-	if !lm.done {
-		lm.m.Groups()
-		lm.done = true
-	}
-	lm.buf = appendMinable(lm.buf[:0], text)
+	lm.finish()
+	lm.buf = appendMinable(lm.buf[:0], messageOf(text))
 	if msg := lm.m.msgs[string(lm.buf)]; msg != nil {
 		return msg.g
 	}
