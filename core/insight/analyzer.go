@@ -111,7 +111,7 @@ func (a *Analyzer) process(ev *Event) {
 
 	a.buf = appendMinable(a.buf[:0], msg)
 	key := a.buf
-	if strings.IndexByte(msg, '=') >= 0 {
+	if strings.IndexByte(msg, '=') >= 0 && keepsWordValue(a.buf) {
 		// Dedupe masks every key=value's value (see [Mask]).
 		a.kbuf, _ = appendMasked(a.kbuf[:0], msg)
 		key = a.kbuf
@@ -163,6 +163,19 @@ func (a *Analyzer) process(ev *Event) {
 		a.warnings++
 		a.warnRate.add(m)
 	}
+}
+
+// keepsWordValue reports whether the miner's masked text kept a
+// key=value's value that [Mask] would make a variable: a value that does
+// not start with one.
+func keepsWordValue(b []byte) bool {
+	for k := 0; k+1 < len(b); k++ {
+		wild := k+3 < len(b) && b[k+1] == '<' && b[k+2] == '*' && b[k+3] == '>'
+		if b[k] == '=' && b[k+1] != ' ' && !isValueEnd(b[k+1]) && !wild {
+			return true
+		}
+	}
+	return false
 }
 
 // warmedUp: new errors are flagged only after WarmUp minutes of input, so

@@ -96,7 +96,7 @@ func appendMaskedMode(dst []byte, text string, words bool) ([]byte, int) {
 			case prevWild && isDateWord(cur):
 				dst = dst[:mark]
 				continue
-			case isUnit(cur) && (prevWild || isVariableToken(string(p))):
+			case (prevWild || len(p) > 3 && p[len(p)-1] == '>' && isVariableBytes(p)) && isUnit(cur):
 				// "3.2 KB," and "512 B," are one quantity: keep only the
 				// trailing punctuation.
 				u := len(cur)
@@ -118,6 +118,20 @@ func appendMaskedMode(dst []byte, text string, words bool) ([]byte, int) {
 		n++
 	}
 	return dst, n
+}
+
+// isVariableBytes is isVariableToken on bytes: a variable and no letter.
+func isVariableBytes(b []byte) bool {
+	wild := false
+	for k := 0; k < len(b); k++ {
+		if isAlpha(b[k]) {
+			return false
+		}
+		if b[k] == '*' && k > 0 && b[k-1] == '<' && k+1 < len(b) && b[k+1] == '>' {
+			wild = true
+		}
+	}
+	return wild
 }
 
 // isUnit reports unit symbols that follow a number ("512 KB", "30 ms"),
