@@ -291,7 +291,7 @@ func TestPatternsLiveEqualFile(t *testing.T) {
 	}
 	// And the groups are the right ones.
 	for tmpl, n := range map[string]int{
-		"<*> close, <*> bytes sent, lifetime <*>":        300,
+		"<*> close, <*> bytes <*> sent, lifetime <*>":    300,
 		"<*> resolved in <*>":                            300,
 		"Task <*> of job <*> changed state to FAILED":    100,
 		"session opened for user <*> by (uid=<*>)":       300,

@@ -64,8 +64,8 @@ func (g *Group) finish() {
 
 // templateOf is the template of msgs: equal tokens are kept, differing
 // ones become wildcards. Messages of different lengths (a variable that
-// spans several tokens, an optional part) are written as the shortest
-// one's template with its runs of variables collapsed: the part all share.
+// spans several tokens, an optional part) are written as the template of
+// the length most lines have, with its runs of variables collapsed.
 func templateOf(msgs []*message) string {
 	byLen := map[int][]*message{}
 	weight := map[int]int{}
@@ -74,7 +74,9 @@ func templateOf(msgs []*message) string {
 		n := len(msg.toks)
 		byLen[n] = append(byLen[n], msg)
 		weight[n] += msg.count
-		if best < 0 || n < best {
+	}
+	for n, w := range weight {
+		if best < 0 || w > weight[best] || w == weight[best] && n < best {
 			best = n
 		}
 	}
