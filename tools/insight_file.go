@@ -231,17 +231,17 @@ func (p *perLineFile) templates(ctx context.Context, max int) ([]insight.LineTem
 			more = true
 			return errStop
 		}
-		out = append(out, insight.LineTemplate{Line: n, Template: templateText(g, text)})
+		out = append(out, insight.LineTemplate{Line: n, Template: p.templateText(g, text)})
 		return nil
 	})
 	return out, more, err
 }
 
-// templateText is a line's template; a line whose pattern is unknown
-// (evicted past the miner's bound) is its own masked text.
-func templateText(g *insight.Group, text string) string {
+// templateText is a line's template (see insight.LineMiner.Template for a
+// line without a pattern).
+func (p *perLineFile) templateText(g *insight.Group, text string) string {
 	if g == nil {
-		return insight.Mask(text)
+		return p.lm.Template(text)
 	}
 	return g.Template
 }
@@ -257,12 +257,12 @@ func (p *perLineFile) write(w io.Writer, asJSON bool) error {
 		if !asJSON {
 			b = strconv.AppendInt(b, int64(n), 10)
 			b = append(b, '\t')
-			b = append(b, templateText(g, text)...)
+			b = append(b, p.templateText(g, text)...)
 			b = append(b, '\n')
 		} else {
 			q, ok := quoted[g]
 			if !ok || g == nil {
-				q = jsonString(templateText(g, text))
+				q = jsonString(p.templateText(g, text))
 				if g != nil {
 					quoted[g] = q
 				}

@@ -1,6 +1,7 @@
 package insight
 
 import (
+	"sort"
 	"strings"
 	"time"
 )
@@ -483,10 +484,11 @@ func TemplatesWith(cfg MinerConfig, lines []string) []string {
 // lines reports, but every line is its own message (no stack-trace
 // grouping: a frame gets a template too).
 type LineMiner struct {
-	m    *Miner
-	buf  []byte
-	byID map[int]*message
-	done bool
+	m     *Miner
+	buf   []byte
+	byID  map[int]*message
+	byLen map[int][]*Group // for lines whose message was evicted
+	done  bool
 }
 
 // NewLineMiner returns a LineMiner with cfg (zero fields take the
@@ -530,8 +532,8 @@ func (lm *LineMiner) finish() {
 
 // Template returns the template of a line given to Add (second pass). A
 // line whose message was evicted (more distinct messages than
-// [MinerConfig.MaxMessages]) gets the pattern of the online template it
-// fits, or its own masked text.
+// [MinerConfig.MaxMessages]) gets the most frequent pattern of its length
+// whose template it fits, or else its own masked text.
 func (lm *LineMiner) Template(text string) string {
 	g := lm.Group(text)
 	if g == nil {
@@ -548,13 +550,54 @@ func (lm *LineMiner) Group(text string) *Group {
 	if msg := lm.m.msgs[string(lm.buf)]; msg != nil {
 		return msg.g
 	}
+	// The message was evicted: the most frequent pattern of its length
+	// whose template it fits.
 	toks := lm.m.splitTokens(string(lm.buf))
-	if leaf := lm.m.leaf(toks, false); leaf != nil {
-		if c := lm.m.bestMatch(leaf, toks); c != nil && len(c.msgs) > 0 {
-			return c.msgs[0].g
+	if lm.byLen == nil {
+		lm.byLen = map[int][]*Group{}
+		for _, g := range lm.m.Groups() {
+			t := strings.Split(g.Template, " ")
+			lm.byLen[len(t)] = append(lm.byLen[len(t)], g)
+		}
+		for _, gs := range lm.byLen {
+			sort.SliceStable(gs, func(i, j int) bool { return gs[i].Count > gs[j].Count })
+		}
+	}
+	for _, g := range lm.byLen[len(toks)] {
+		if fitsTemplate(toks, strings.Split(g.Template, " ")) {
+			return g
 		}
 	}
 	return nil
+}
+
+// fitsTemplate reports whether masked tokens are an instance of template
+// tokens, each <*> standing for any text.
+func fitsTemplate(toks, tmpl []string) bool {
+	for i, t := range tmpl {
+		if t != toks[i] && t != Wildcard && !(hasWildcard(t) && globMatch(toks[i], t)) {
+			return false
+		}
+	}
+	return true
+}
+
+// globMatch matches s against pattern p in which each <*> is any text.
+func globMatch(s, p string) bool {
+	i := strings.Index(p, Wildcard)
+	if i < 0 {
+		return s == p
+	}
+	if !strings.HasPrefix(s, p[:i]) {
+		return false
+	}
+	rest := p[i+len(Wildcard):]
+	for k := i; k <= len(s); k++ {
+		if globMatch(s[k:], rest) {
+			return true
+		}
+	}
+	return false
 }
 
 // LineTemplate is one row of the per-line template output
