@@ -9,7 +9,8 @@ const Wildcard = "<*>"
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+	// Most bytes are above ' ': one comparison rejects them.
+	return c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f')
 }
 
 func isAlpha(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
@@ -178,14 +179,14 @@ func isDateWord(b []byte) bool {
 func appendMaskedToken(dst []byte, tok string, words bool) []byte {
 	hasDigit, hasSlash, hasEq := false, false, false
 	for k := 0; k < len(tok); k++ {
-		switch c := tok[k]; {
-		case isDigit(c):
-			hasDigit = true
-		case c == '/' || c == '\\':
-			hasSlash = true
-		case c == '=':
-			hasEq = true
+		c := tok[k]
+		if c > '9' { // letters and most punctuation: one comparison
+			hasEq = hasEq || c == '='
+			hasSlash = hasSlash || c == '\\'
+			continue
 		}
+		hasDigit = hasDigit || c >= '0'
+		hasSlash = hasSlash || c == '/'
 	}
 	if !hasDigit && !hasSlash && !hasEq {
 		return append(dst, tok...)
