@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/velos-pm/velos/core/insight"
 	"github.com/velos-pm/velos/internal/loghub"
@@ -165,9 +168,28 @@ func TestLogsFilePerLine(t *testing.T) {
 			t.Fatalf("row %d = %+v, want line %d template %q", i, lt, i+1, want[i%3])
 		}
 	}
-	// Without --json: the patterns with counts.
+	// Without --json: the patterns with counts, and every line's template
+	// as "N<tab>template".
 	if h := e.MustRun("logs", "--file", path, "--patterns"); !strings.Contains(h, "heartbeat ok") || !strings.Contains(h, "100") {
 		t.Errorf("--patterns: %s", h)
+	}
+	if h := e.MustRun("logs", "--file", path, "--patterns", "--per-line"); !strings.HasPrefix(h, "1\tuser <*> logged in from <*>\n2\tcache miss for key item:<*> after <*>\n3\theartbeat ok\n") ||
+		strings.Count(h, "\n") != len(lines) {
+		t.Errorf("--per-line for people:\n%s", firstLines(h, 4))
+	}
+	// Through the daemon (an MCP client): bounded like any answer.
+	res, err := e.Connect(nil).CallTool(context.Background(), &mcp.CallToolParams{Name: "process_logs",
+		Arguments: map[string]any{"file": path, "patterns": true, "per_line": true, "max_lines": 4}})
+	if err != nil || res.IsError {
+		t.Fatalf("process_logs per_line over MCP: %v %v", err, res)
+	}
+	var mo tools.LogsOut
+	b, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(b, &mo); err != nil {
+		t.Fatal(err)
+	}
+	if len(mo.Templates) != 4 || !mo.Truncated || mo.Templates[3].Line != 4 || mo.Templates[3].Template != want[0] {
+		t.Errorf("per_line over MCP, max_lines 4: %+v", mo)
 	}
 	for _, bad := range [][]string{{"logs", "--file", filepath.Join(t.TempDir(), "missing.log"), "--summary"},
 		{"logs", "--file", t.TempDir(), "--summary"}, {"logs", "--file", path, "--per-line"}} {
