@@ -85,6 +85,26 @@ func templatesOfMinable(cfg MinerConfig, masked []string) []string {
 	return out
 }
 
+// analyzerTemplates feeds lines to an [Analyzer], as a live process's
+// lines are, and returns each line's pattern as the Analyzer reports it.
+func analyzerTemplates(lines []string) []string {
+	a := NewAnalyzer(Options{})
+	for _, l := range lines {
+		a.Add(Line{Time: t0, Text: l})
+	}
+	a.Flush()
+	a.miner.Groups()
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		if m := a.miner.msgs[string(appendMinable(nil, messageOf(l)))]; m != nil {
+			out[i] = m.g.Template
+		} else {
+			out[i] = fmt.Sprintf("line %d: part of another event", i)
+		}
+	}
+	return out
+}
+
 // scoreGrid runs every configuration on every set, on all cores.
 func scoreGrid(grid []MinerConfig, sets []loghub.Set) [][]score {
 	masked := minable(sets)
@@ -147,9 +167,14 @@ func TestLoghubAccuracy(t *testing.T) {
 	}
 	scores := scoreGrid(grid, sets)
 	for k, s := range sets {
-		// The grid's shortcut (masking once) is the per-line engine.
-		if pa := parsingAccuracy(Templates(s.Contents), s.Truth); pa != scores[def][k].pa {
+		// The grid's shortcut (masking once) is the per-line engine, and
+		// the streaming Analyzer makes the same groups.
+		perLine := Templates(s.Contents)
+		if pa := parsingAccuracy(perLine, s.Truth); pa != scores[def][k].pa {
 			t.Fatalf("%s: PA %.3f through Templates, %.3f through the grid's shortcut", s.Name, pa, scores[def][k].pa)
+		}
+		if same := GroupingAccuracy(analyzerTemplates(s.Contents), perLine); same != 1 {
+			t.Errorf("%s: the Analyzer's groups differ from the per-line ones (GA of one against the other %.3f)", s.Name, same)
 		}
 	}
 	var sb strings.Builder
