@@ -165,6 +165,16 @@ type perLineFile struct {
 	path string
 	lm   *insight.LineMiner
 	ids  *os.File
+	// remove is the ids file's name when it could not be unlinked open.
+	remove string
+}
+
+// close closes (and where needed removes) the ids file.
+func (p *perLineFile) close() {
+	p.ids.Close()
+	if p.remove != "" {
+		os.Remove(p.remove)
+	}
 }
 
 // minePerLine is the first pass over path. The caller closes the answer.
@@ -173,9 +183,12 @@ func minePerLine(ctx context.Context, path string) (*perLineFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("per-line: %w", err)
 	}
-	// Unlinked at once: the file lives as long as it is open.
-	os.Remove(ids.Name())
 	p := &perLineFile{path: path, lm: insight.NewLineMiner(insight.MinerConfig{}), ids: ids}
+	// Unlinked at once where the system allows it (the file lives as long
+	// as it is open); elsewhere (Windows) when the second pass closes it.
+	if os.Remove(ids.Name()) != nil {
+		p.remove = ids.Name()
+	}
 	bw := bufio.NewWriterSize(ids, 64<<10)
 	var id [4]byte
 	err = readLines(ctx, path, nil, func(_ int, b []byte) error {
@@ -187,7 +200,7 @@ func minePerLine(ctx context.Context, path string) (*perLineFile, error) {
 		err = bw.Flush()
 	}
 	if err != nil {
-		ids.Close()
+		p.close()
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return p, nil
@@ -195,9 +208,9 @@ func minePerLine(ctx context.Context, path string) (*perLineFile, error) {
 
 // each is the second pass: fn gets every line's number and pattern (nil:
 // see templateText) and text, until it returns errStop or an error. It
-// closes the ids.
+// closes the ids file.
 func (p *perLineFile) each(ctx context.Context, fn func(n int, g *insight.Group, text string) error) error {
-	defer p.ids.Close()
+	defer p.close()
 	if _, err := p.ids.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("per-line: %w", err)
 	}
