@@ -14,6 +14,9 @@ type Group struct {
 	// Count is the number of lines.
 	Count int
 	msgs  []*message
+	// split: the group is a part of an online template split by its
+	// values (a constant there, which no merge undoes).
+	split bool
 }
 
 // Groups returns the patterns of everything mined so far, in the order
@@ -35,8 +38,9 @@ func (m *Miner) Groups() []*Group {
 		if len(c.msgs) == 0 {
 			continue
 		}
-		for _, part := range splitByFewValues(c.tokens, c.msgs, m.cfg.Split) {
-			gs = append(gs, &Group{msgs: part})
+		parts := splitByFewValues(c.tokens, c.msgs, m.cfg.Split)
+		for _, part := range parts {
+			gs = append(gs, &Group{msgs: part, split: len(parts) > 1})
 		}
 	}
 	gs = mergeManyValued(gs, m.cfg.Split)
@@ -455,7 +459,9 @@ func splitByShape(msgs []*message, pos []int) [][]*message {
 // one position only, where they hold more distinct words than a constant
 // takes (MaxValues): a variable the online pass kept apart because it
 // routes lines by their first tokens ("api.example.com resolved in <*>").
-// After an entity noun ("user alice") two values are enough.
+// After an entity noun ("user alice") two values are enough, and none when
+// a group with a variable there (and equal elsewhere) exists: it joins
+// those that differ from it only there.
 func mergeManyValued(gs []*Group, cfg SplitConfig) []*Group {
 	type tg struct {
 		g    *Group
@@ -487,9 +493,10 @@ func mergeManyValued(gs []*Group, cfg SplitConfig) []*Group {
 		}
 		for p := 0; p < n; p++ {
 			fam := map[string][]*tg{}
+			wild := map[string]*tg{}
 			var keys []string
 			for _, x := range list {
-				if x.dead || hasWildcard(x.t[p]) {
+				if x.dead || hasWildcard(x.t[p]) && x.t[p] != Wildcard {
 					continue
 				}
 				kb.Reset()
@@ -500,6 +507,12 @@ func mergeManyValued(gs []*Group, cfg SplitConfig) []*Group {
 					kb.WriteByte(' ')
 				}
 				k := kb.String()
+				if x.t[p] == Wildcard {
+					if wild[k] == nil {
+						wild[k] = x
+					}
+					continue
+				}
 				if fam[k] == nil {
 					keys = append(keys, k)
 				}
@@ -507,14 +520,26 @@ func mergeManyValued(gs []*Group, cfg SplitConfig) []*Group {
 			}
 			for _, k := range keys {
 				f := fam[k]
-				if len(f) < 2 {
-					continue
+				head := wild[k]
+				for _, x := range f {
+					if x.g.split {
+						head = nil
+					}
 				}
-				entity := p > 0 && isEntityNoun(f[0].t[p-1]) || entityToken(f[0].t[p])
-				if len(f) <= cfg.MaxValues && !entity || !hasWordBesides(f[0].t, p) {
-					continue
+				if head != nil {
+					// A template with a variable there already holds
+					// lines that differ only there: these join it.
+					f = append([]*tg{head}, f...)
+				} else {
+					if len(f) < 2 {
+						continue
+					}
+					entity := p > 0 && isEntityNoun(f[0].t[p-1]) || entityToken(f[0].t[p])
+					if len(f) <= cfg.MaxValues && !entity || !hasWordBesides(f[0].t, p) {
+						continue
+					}
 				}
-				head := f[0]
+				head = f[0]
 				for _, x := range f[1:] {
 					head.g.msgs = append(head.g.msgs, x.g.msgs...)
 					x.dead = true
