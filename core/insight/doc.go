@@ -102,9 +102,10 @@
 //     10), each covering 10 lines on average and none 80% of them, is a
 //     constant the online pass merged ("VM Started" / "VM Stopped"); so
 //     are several word positions whose values change together (3 lines per
-//     combination), and a position whose values have forms that cannot be
-//     one another's ("(uid=<*>)" / "LOGIN(uid=<*>)", "tty=NODEVssh" /
-//     "tty=:<*>"). A position that holds a bare variable in any line, or
+//     combination), and a position whose values, one with a variable
+//     inside, have forms that cannot be one another's ("(uid=<*>)" /
+//     "LOGIN(uid=<*>)", "tty=NODEVssh" / "tty=:<*>"). A position that
+//     holds a bare variable in any line, or
 //     follows an entity noun ("user", "host", "file"…, also as a key:
 //     "user=root"), is a variable;
 //   - merge: templates of one length that differ only at one position

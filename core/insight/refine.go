@@ -359,8 +359,10 @@ func compatible(a, b string) bool { return a == b || fits(a, b) || fits(b, a) }
 
 // shapePositions returns the wildcard positions of tmpl whose values have
 // forms that cannot be one another's ("(uid=<*>)" and "LOGIN(uid=<*>)"):
-// different constant text around the variable, so different messages.
-// A position holding a bare variable anywhere is a variable slot.
+// different constant text around a variable, so different messages. Only
+// values with a variable inside count as such evidence (plain words of
+// different forms, "(null)" and "com.example", are a variable's values),
+// and a position holding a bare variable anywhere is a variable slot.
 func shapePositions(tmpl []string, msgs []*message) []int {
 	var out []int
 	var buf []byte
@@ -369,13 +371,14 @@ func shapePositions(tmpl []string, msgs []*message) []int {
 			continue
 		}
 		var reps []string
-		ok := true
+		ok, inner := true, false
 		for _, msg := range msgs {
 			v := msg.toks[p]
 			if isVariableToken(v) {
 				ok = false
 				break
 			}
+			inner = inner || hasWildcard(v)
 			buf = shape(buf[:0], v)
 			found := false
 			for _, r := range reps {
@@ -388,7 +391,7 @@ func shapePositions(tmpl []string, msgs []*message) []int {
 				reps = append(reps, string(buf))
 			}
 		}
-		if ok && len(reps) > 1 && !anyFitsAll(msgs, p) {
+		if ok && inner && len(reps) > 1 && !anyFitsAll(msgs, p) {
 			out = append(out, p)
 		}
 	}
