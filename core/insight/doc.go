@@ -99,7 +99,8 @@
 // the distinct messages and their line counts, the way Brain (Yu et al.,
 // 2023) decides constants from value statistics:
 //   - split: a variable position whose values are few words (at most
-//     10), each covering 10 lines on average and none 80% of them, is a
+//     10), each covering 10 lines on average and none 80% of them unless there
+//     are only two, is a
 //     constant the online pass merged ("VM Started" / "VM Stopped"); so
 //     are several word positions whose values change together (3 lines per
 //     combination), and a position whose values, one with a variable

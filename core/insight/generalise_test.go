@@ -68,6 +68,14 @@ func nearEndConstants(r *rand.Rand) labelled {
 		}
 	}
 	l.add("session opened for user <*> by LOGIN(uid=<*>)", "session opened for user root by LOGIN(uid=0)")
+	// A rare constant beside a dominant one.
+	for i := 0; i < 300; i++ {
+		st := "accepted"
+		if i%25 == 0 {
+			st = "rejected"
+		}
+		l.add("Lease <*> for node <*> was "+st, fmt.Sprintf("Lease lease_%d for node n%d was %s", r.IntN(1e6), r.IntN(50), st))
+	}
 	return l
 }
 

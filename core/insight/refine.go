@@ -242,7 +242,10 @@ func splitByFewValues(tmpl []string, msgs []*message, cfg SplitConfig) [][]*mess
 		for _, c := range seen {
 			top = max(top, c)
 		}
-		cands = append(cands, cand{p, len(seen)*cfg.LinesPerValue <= n && float64(top) <= cfg.MaxShare*float64(n)})
+		// A dominant value is more likely a variable's common value (user
+		// root among a few others), except when there is one other: a
+		// rare constant variant ("… to FAILED" beside "… to RUNNING").
+		cands = append(cands, cand{p, len(seen)*cfg.LinesPerValue <= n && (float64(top) <= cfg.MaxShare*float64(n) || len(seen) == 2)})
 	}
 	var keyPos []int
 	if len(cands) >= 2 {
