@@ -2,12 +2,16 @@ package tools
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +77,30 @@ func leadingTime(s string, year int) (time.Time, bool) {
 // readFile calls fn for each line of the file at path, with its time (see
 // above), reading it as a stream: memory does not grow with the file.
 func readFile(ctx context.Context, path string, fn func(n int, l insight.Line) error) error {
+	var last time.Time
+	return readLines(ctx, path, func(mod time.Time) { last = mod }, func(n int, b []byte) error {
+		text := lineText(b)
+		if t, ok := leadingTime(text, last.Year()); ok {
+			last = t
+		}
+		return fn(n, insight.Line{Time: last, Stream: "out", Text: text})
+	})
+}
+
+// lineText is a line as the engine reads it: without a CR line end and
+// colour codes.
+func lineText(b []byte) string {
+	text := strings.TrimSuffix(string(b), "\r")
+	if strings.IndexByte(text, 0x1b) >= 0 {
+		text = logs.StripANSI(text)
+	}
+	return text
+}
+
+// readLines calls fn for each line of the file at path (the bytes are
+// valid until fn returns; see lineText), after start with the file's
+// modification time.
+func readLines(ctx context.Context, path string, start func(mod time.Time), fn func(n int, b []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -85,7 +113,9 @@ func readFile(ctx context.Context, path string, fn func(n int, l insight.Line) e
 	if fi.IsDir() {
 		return fmt.Errorf("%s is a directory, not a log file", path)
 	}
-	last := fi.ModTime()
+	if start != nil {
+		start(fi.ModTime())
+	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), maxFileLine)
 	n := 0
@@ -94,14 +124,7 @@ func readFile(ctx context.Context, path string, fn func(n int, l insight.Line) e
 		if n%65536 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		text := strings.TrimSuffix(sc.Text(), "\r")
-		if strings.IndexByte(text, 0x1b) >= 0 {
-			text = logs.StripANSI(text)
-		}
-		if t, ok := leadingTime(text, last.Year()); ok {
-			last = t
-		}
-		if err := fn(n, insight.Line{Time: last, Stream: "out", Text: text}); err != nil {
+		if err := fn(n, sc.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -131,19 +154,154 @@ func analyzeFile(ctx context.Context, path string, since, until time.Time, grep 
 	return a, nil
 }
 
-// perLine returns the template of every line of path, numbered from 1. The
-// templates are mined over the whole file at once (insight.Templates), so
-// the file's lines are held in memory.
-func perLine(ctx context.Context, path string) ([]insight.LineTemplate, error) {
-	var lines []string
-	err := readFile(ctx, path, func(_ int, l insight.Line) error {
-		lines = append(lines, l.Text)
-		return nil
-	})
+// perLineFile is the template of every line of a file, in two passes in
+// bounded memory. The first mines every line (insight.LineMiner) and
+// writes each line's message id to a temporary file, 4 bytes a line. The
+// second reads the ids and the file again in step, as the answer is
+// written: a line's template is its message's pattern, and only a line
+// whose message the miner no longer keeps (more distinct messages than
+// its bound) is masked again.
+type perLineFile struct {
+	path string
+	lm   *insight.LineMiner
+	ids  *os.File
+	// remove is the ids file's name when it could not be unlinked open.
+	remove string
+}
+
+// close closes (and where needed removes) the ids file.
+func (p *perLineFile) close() {
+	p.ids.Close()
+	if p.remove != "" {
+		os.Remove(p.remove)
+	}
+}
+
+// minePerLine is the first pass over path. The caller closes the answer.
+func minePerLine(ctx context.Context, path string) (*perLineFile, error) {
+	ids, err := os.CreateTemp("", "velos-perline-*.ids")
 	if err != nil {
+		return nil, fmt.Errorf("per-line: %w", err)
+	}
+	p := &perLineFile{path: path, lm: insight.NewLineMiner(insight.MinerConfig{}), ids: ids}
+	// Unlinked at once where the system allows it (the file lives as long
+	// as it is open); elsewhere (Windows) when the second pass closes it.
+	if os.Remove(ids.Name()) != nil {
+		p.remove = ids.Name()
+	}
+	bw := bufio.NewWriterSize(ids, 64<<10)
+	var id [4]byte
+	err = readLines(ctx, path, nil, func(_ int, b []byte) error {
+		binary.LittleEndian.PutUint32(id[:], uint32(p.lm.Add(lineText(b))))
+		_, err := bw.Write(id[:])
+		return err
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		p.close()
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return insight.PerLine(lines), nil
+	return p, nil
+}
+
+// each is the second pass: fn gets every line's number and pattern (nil:
+// see templateText) and text, until it returns errStop or an error. It
+// closes the ids file.
+func (p *perLineFile) each(ctx context.Context, fn func(n int, g *insight.Group, text string) error) error {
+	defer p.close()
+	if _, err := p.ids.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("per-line: %w", err)
+	}
+	br := bufio.NewReaderSize(p.ids, 64<<10)
+	var id [4]byte
+	err := readLines(ctx, p.path, nil, func(n int, b []byte) error {
+		if _, err := io.ReadFull(br, id[:]); err != nil {
+			return fmt.Errorf("%s changed while read: %w", p.path, err)
+		}
+		if g := p.lm.GroupOf(int(binary.LittleEndian.Uint32(id[:]))); g != nil {
+			return fn(n, g, "")
+		}
+		text := lineText(b)
+		return fn(n, p.lm.Group(text), text)
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return fmt.Errorf("read %s: %w", p.path, err)
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")
+
+// templates is the second pass into a slice of at most max rows (all when
+// max < 0), and whether the file had more lines.
+func (p *perLineFile) templates(ctx context.Context, max int) ([]insight.LineTemplate, bool, error) {
+	var out []insight.LineTemplate
+	more := false
+	err := p.each(ctx, func(n int, g *insight.Group, text string) error {
+		if max >= 0 && len(out) == max {
+			more = true
+			return errStop
+		}
+		out = append(out, insight.LineTemplate{Line: n, Template: p.templateText(g, text)})
+		return nil
+	})
+	return out, more, err
+}
+
+// templateText is a line's template (see insight.LineMiner.Template for a
+// line without a pattern).
+func (p *perLineFile) templateText(g *insight.Group, text string) string {
+	if g == nil {
+		return p.lm.Template(text)
+	}
+	return g.Template
+}
+
+// write streams the answer: JSON lines ({"line":N,"template":"…"}) or, for
+// people, "N<tab>template" lines.
+func (p *perLineFile) write(w io.Writer, asJSON bool) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	quoted := map[*insight.Group][]byte{}
+	var b []byte
+	err := p.each(context.Background(), func(n int, g *insight.Group, text string) error {
+		b = b[:0]
+		if !asJSON {
+			b = strconv.AppendInt(b, int64(n), 10)
+			b = append(b, '\t')
+			b = append(b, p.templateText(g, text)...)
+			b = append(b, '\n')
+		} else {
+			q, ok := quoted[g]
+			if !ok || g == nil {
+				q = jsonString(p.templateText(g, text))
+				if g != nil {
+					quoted[g] = q
+				}
+			}
+			b = append(b, `{"line":`...)
+			b = strconv.AppendInt(b, int64(n), 10)
+			b = append(b, `,"template":`...)
+			b = append(b, q...)
+			b = append(b, "}\n"...)
+		}
+		_, err := bw.Write(b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// jsonString is s as a JSON string, HTML characters left as they are.
+func jsonString(s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // DedupeRow is one group of lines that are equal once their variable parts

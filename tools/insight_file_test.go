@@ -1,6 +1,11 @@
 package tools
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,6 +44,41 @@ func TestLeadingTime(t *testing.T) {
 		got, ok := leadingTime(c.line, 2024)
 		if ok != !c.want.IsZero() || ok && !got.Equal(c.want) {
 			t.Errorf("leadingTime(%q) = %v, %v; want %v", c.line, got, ok, c.want)
+		}
+	}
+}
+
+// TestPerLinePastTheMinersBound: more distinct messages than the miner
+// keeps; every line still gets its template, in order, through the ids
+// file and the re-masking of lines whose message was evicted.
+func TestPerLinePastTheMinersBound(t *testing.T) {
+	const n = 25000 // above insight.MinerConfig's default MaxMessages
+	word := func(i int) string {
+		b := []byte{}
+		for i++; i > 0; i /= 26 {
+			b = append(b, byte('a'+i%26))
+		}
+		return string(b)
+	}
+	var sb strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&sb, "job %s finished\n", word(i))
+	}
+	path := filepath.Join(t.TempDir(), "many.log")
+	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := minePerLine(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, more, err := p.templates(context.Background(), -1)
+	if err != nil || more || len(ts) != n {
+		t.Fatalf("%d templates, more %v, err %v", len(ts), more, err)
+	}
+	for i, lt := range ts {
+		if lt.Line != i+1 || lt.Template != "job <*> finished" {
+			t.Fatalf("row %d: %+v", i, lt)
 		}
 	}
 }

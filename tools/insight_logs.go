@@ -91,16 +91,29 @@ func runInsightLogs(ctx context.Context, d *tool.Deps, in LogsIn) (LogsOut, erro
 	out := LogsOut{Lines: []LogLine{}}
 	if in.File != "" {
 		if in.PerLine {
-			ts, err := perLine(ctx, in.File)
+			p, err := minePerLine(ctx, in.File)
 			if err != nil {
 				return LogsOut{}, fmt.Errorf("logs: %w", err)
 			}
-			// Through the daemon (an MCP client), the answer is bounded like
-			// any other; the CLI runs this in its own process and asks for all.
-			if n := bound(in.MaxLines, LogsMaxLines, len(ts)); in.MaxLines >= 0 && n < len(ts) {
-				ts, out.Truncated = ts[:n], true
+			if in.MaxLines < 0 && tool.Verbatim(ctx) {
+				// The CLI, in its own process, asked for every line
+				// unredacted: the answer is written as the file is read
+				// again (WriteJSON, WriteHuman), not held.
+				out.perLine = p
+				return out, nil
 			}
-			out.Templates = ts
+			// Through the daemon (an MCP client), the answer is bounded like
+			// any other.
+			max := -1
+			if in.MaxLines >= 0 {
+				max = bound(in.MaxLines, LogsMaxLines, LogsHardLines)
+			}
+			if out.Templates, out.Truncated, err = p.templates(ctx, max); err != nil {
+				return LogsOut{}, fmt.Errorf("logs: %w", err)
+			}
+			if out.Templates == nil {
+				out.Templates = []insight.LineTemplate{}
+			}
 			return out, nil
 		}
 		a, err := analyzeFile(ctx, in.File, since, until, grep)
@@ -173,6 +186,8 @@ func (o LogsOut) writeInsightHuman(w io.Writer, opt render.Options) (bool, error
 		}
 		_, err := io.WriteString(w, b.String())
 		return true, err
+	case o.perLine != nil:
+		return true, o.perLine.write(w, false)
 	case o.Templates != nil:
 		var b strings.Builder
 		for _, t := range o.Templates {
@@ -188,6 +203,9 @@ func (o LogsOut) writeInsightHuman(w io.Writer, opt render.Options) (bool, error
 // JSON object per line ({"line":N,"template":"…"}), so a million lines
 // stream to a pipe; any other answer is the usual document.
 func (o LogsOut) WriteJSON(w io.Writer) error {
+	if o.perLine != nil {
+		return o.perLine.write(w, true)
+	}
 	if o.Templates == nil {
 		type plain LogsOut // without this method
 		b, err := json.MarshalIndent(plain(o), "", "  ")

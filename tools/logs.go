@@ -84,6 +84,10 @@ type LogsOut struct {
 	Summary   *LogSummary            `json:"summary,omitempty"`
 	Patterns  []PatternCount         `json:"patterns,omitempty"`
 	Templates []insight.LineTemplate `json:"templates,omitempty"`
+
+	// perLine, set instead of Templates for the CLI's own process, writes
+	// the templates as it re-reads the file (tools/insight_file.go).
+	perLine *perLineFile
 }
 
 // Logs is process_logs.

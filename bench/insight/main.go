@@ -1,7 +1,9 @@
 // Command insight measures the smart log engine (core/insight) on one core:
 // classification, dedupe, pattern mining and anomaly bookkeeping over a
-// generated log of -n lines (default 1,000,000, about 100 MB), and prints a
-// table. Run: go run ./bench/insight [-n 1000000]
+// generated log of -n lines (default 1,000,000, about 100 MB), and the
+// per-line templates of a file (`velos logs --file --patterns --per-line`,
+// two passes, max RSS), and prints tables. Run: go run ./bench/insight
+// [-n 1000000] [-baseline path/to/other/velos]
 package main
 
 import (
@@ -17,8 +19,17 @@ import (
 
 func main() {
 	n := flag.Int("n", 1_000_000, "lines to generate")
+	velos := flag.String("velos", "", "velos binary for the per-line run (default: built from this checkout)")
+	baseline := flag.String("baseline", "", "another velos binary to run the per-line bench with, for comparison")
 	flag.Parse()
 	runtime.GOMAXPROCS(1)
+
+	// First, while this process is small: a child's max RSS counts the
+	// parent's resident pages at the fork.
+	if err := perLineBench(*n, *velos, *baseline); err != nil {
+		fmt.Fprintln(os.Stderr, "per-line bench:", err)
+		os.Exit(1)
+	}
 
 	lines, size := generate(*n)
 	runtime.GC()
@@ -51,6 +62,15 @@ func main() {
 		len(a.Patterns(0)), len(a.Rows(0)), d.Errors, d.Warnings, len(d.Anomalies))
 	w.Flush()
 	fmt.Printf("GOMAXPROCS=1, heap in use after run (includes the %0.f MB input): %.1f MB\n", float64(size)/1e6, float64(ms.HeapInuse)/1e6)
+
+	texts := make([]string, len(lines))
+	for i, l := range lines {
+		texts[i] = l.Text
+	}
+	lines = nil
+	cpuLM, groups := lineMinerBench(texts)
+	fmt.Printf("\ninsight.LineMiner, both passes in memory: %d lines, %d patterns, %s cpu, %.0f lines/s\n",
+		len(texts), groups, cpuLM.Round(time.Millisecond), float64(len(texts))/cpuLM.Seconds())
 }
 
 // generate builds n lines in shapes real services print (access log, pino

@@ -2,14 +2,18 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/velos-pm/velos/core/insight"
 	"github.com/velos-pm/velos/internal/loghub"
@@ -164,9 +168,28 @@ func TestLogsFilePerLine(t *testing.T) {
 			t.Fatalf("row %d = %+v, want line %d template %q", i, lt, i+1, want[i%3])
 		}
 	}
-	// Without --json: the patterns with counts.
+	// Without --json: the patterns with counts, and every line's template
+	// as "N<tab>template".
 	if h := e.MustRun("logs", "--file", path, "--patterns"); !strings.Contains(h, "heartbeat ok") || !strings.Contains(h, "100") {
 		t.Errorf("--patterns: %s", h)
+	}
+	if h := e.MustRun("logs", "--file", path, "--patterns", "--per-line"); !strings.HasPrefix(h, "1\tuser <*> logged in from <*>\n2\tcache miss for key item:<*> after <*>\n3\theartbeat ok\n") ||
+		strings.Count(h, "\n") != len(lines) {
+		t.Errorf("--per-line for people:\n%s", firstLines(h, 4))
+	}
+	// Through the daemon (an MCP client): bounded like any answer.
+	res, err := e.Connect(nil).CallTool(context.Background(), &mcp.CallToolParams{Name: "process_logs",
+		Arguments: map[string]any{"file": path, "patterns": true, "per_line": true, "max_lines": 4}})
+	if err != nil || res.IsError {
+		t.Fatalf("process_logs per_line over MCP: %v %v", err, res)
+	}
+	var mo tools.LogsOut
+	b, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(b, &mo); err != nil {
+		t.Fatal(err)
+	}
+	if len(mo.Templates) != 4 || !mo.Truncated || mo.Templates[3].Line != 4 || mo.Templates[3].Template != want[0] {
+		t.Errorf("per_line over MCP, max_lines 4: %+v", mo)
 	}
 	for _, bad := range [][]string{{"logs", "--file", filepath.Join(t.TempDir(), "missing.log"), "--summary"},
 		{"logs", "--file", t.TempDir(), "--summary"}, {"logs", "--file", path, "--per-line"}} {
@@ -214,4 +237,91 @@ func TestLoghubGAThroughCLI(t *testing.T) {
 		sum += gaCLI
 	}
 	t.Logf("dataset    GA(cli) GA(lib)\n%saverage    %.3f", report.String(), sum/float64(len(sets)))
+}
+
+// patternLines is a log of made-up services with the shapes that split or
+// merge patterns: host names without digits first, an optional value with
+// a unit, states that differ near the end, key=value words, a rare variant.
+func patternLines() []string {
+	hosts := []string{"api.example.com", "cdn.example.org", "auth.test.invalid", "mail.example.net", "www.example.com", "img.corp.example.net",
+		"news.example.org", "docs.example.com", "maps.test.invalid", "shop.example.net", "static.example.com", "search.example.org"}
+	states := []string{"RUNNING", "FINISHED", "FAILED"}
+	users := []string{"alice", "bob", "carol", "dave"}
+	var ls []string
+	for i := 0; i < 1500; i++ {
+		h := hosts[(i*7)%len(hosts)]
+		switch i % 5 {
+		case 0:
+			sent := (i * 37) % 4000
+			s := fmt.Sprintf("%d bytes", sent)
+			if sent > 1024 {
+				s += fmt.Sprintf(" (%.2f KB)", float64(sent)/1024)
+			}
+			ls = append(ls, fmt.Sprintf("%s:443 close, %s sent, lifetime 00:%02d", h, s, i%60))
+		case 1:
+			ls = append(ls, fmt.Sprintf("Task attempt_%d of job job_%d changed state to %s", i, i/10, states[i%3]))
+		case 2:
+			ls = append(ls, fmt.Sprintf("%s resolved in %dms", h, i%300))
+		case 3:
+			ls = append(ls, fmt.Sprintf("session opened for user %s by (uid=%d)", users[i%4], i%1000))
+		default:
+			ls = append(ls, fmt.Sprintf("cache user=%s result=%s took %dms", users[i%4], []string{"hit", "miss"}[i%2], i%50))
+		}
+	}
+	return append(ls, "session opened for user root by LOGIN(uid=0)", "all lines printed")
+}
+
+// TestPatternsLiveEqualFile: `velos logs --patterns` on a live process and
+// `velos logs --file --patterns` (and --per-line) on the same lines give
+// the same groups with the same counts: one engine for stream and batch.
+func TestPatternsLiveEqualFile(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	lines := patternLines()
+	path := writeLog(t, lines)
+	e.MustRun("start", "sh", "--name", "mix", "--autorestart", "never", "--", "-c", "cat "+path+"; exec sleep 300")
+	waitFor(t, "mix to print its log", 20*time.Second, func() bool {
+		return strings.Contains(e.MustRun("search", "mix", "^all lines printed$", "--json"), `"total": 1`)
+	})
+	counts := func(ps []tools.PatternCount) map[string]int {
+		m := map[string]int{}
+		for _, p := range ps {
+			m[p.Msg] += p.Count
+		}
+		return m
+	}
+	live := counts(fileLogs(t, e, "mix", "--patterns", "-n", "1000").Patterns)
+	file := counts(fileLogs(t, e, "--file", path, "--patterns", "-n", "1000").Patterns)
+	perLine := map[string]int{}
+	out := e.MustRun("logs", "--file", path, "--patterns", "--per-line", "--json")
+	for _, r := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var lt insight.LineTemplate
+		if err := json.Unmarshal([]byte(r), &lt); err != nil {
+			t.Fatalf("%v: %s", err, r)
+		}
+		perLine[lt.Template]++
+	}
+	show := func(m map[string]int) string {
+		var b strings.Builder
+		for k, v := range m {
+			fmt.Fprintf(&b, "\n  %5d %s", v, k)
+		}
+		return b.String()
+	}
+	if !maps.Equal(live, file) || !maps.Equal(file, perLine) {
+		t.Errorf("patterns differ\nlive:%s\nfile:%s\nper-line:%s", show(live), show(file), show(perLine))
+	}
+	// And the groups are the right ones.
+	for tmpl, n := range map[string]int{
+		"<*> close, <*> bytes <*> sent, lifetime <*>":    300,
+		"<*> resolved in <*>":                            300,
+		"Task <*> of job <*> changed state to FAILED":    100,
+		"session opened for user <*> by (uid=<*>)":       300,
+		"session opened for user root by LOGIN(uid=<*>)": 1,
+		"cache user=<*> result=hit took <*>":             150,
+	} {
+		if file[tmpl] != n {
+			t.Errorf("pattern %q: %d lines, want %d%s", tmpl, file[tmpl], n, show(file))
+		}
+	}
 }

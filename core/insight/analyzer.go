@@ -40,6 +40,7 @@ type Analyzer struct {
 	seq  uint64
 	buf  []byte
 	qbuf []byte
+	kbuf []byte
 
 	lines, events     int
 	errors, warnings  int
@@ -64,8 +65,8 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if a.stderr == LevelUnknown && !opts.StderrUnknown {
 		a.stderr = DefaultStderrLevel
 	}
-	a.errRate.kind = KindErrorSpike
-	a.warnRate.kind = KindWarningSpike
+	a.errRate.kind, a.errRate.miner = KindErrorSpike, a.miner
+	a.warnRate.kind, a.warnRate.miner = KindWarningSpike, a.miner
 	return a
 }
 
@@ -108,28 +109,28 @@ func (a *Analyzer) process(ev *Event) {
 		a.minutesSeen = t
 	}
 
-	a.buf, _ = appendMasked(a.buf[:0], msg)
+	a.buf = appendMinable(a.buf[:0], msg)
 	key := a.buf
+	if strings.IndexByte(msg, '=') >= 0 && keepsWordValue(a.buf) {
+		// Dedupe masks every key=value's value (see [Mask]).
+		a.kbuf, _ = appendMasked(a.kbuf[:0], msg)
+		key = a.kbuf
+	}
 	if strings.IndexByte(msg, '"') >= 0 {
-		a.qbuf = maskQuoted(a.qbuf[:0], a.buf)
+		a.qbuf = maskQuoted(a.qbuf[:0], key)
 		key = a.qbuf
 	}
+	m, isNew := a.miner.add(a.buf)
 	a.seq++
 	row := a.rows[string(key)]
-	isNew := false
-	if row == nil || row.cluster.dead {
-		c, created := a.mine(string(a.buf))
-		isNew = created
-		if row == nil {
-			row = &Row{Text: string(key), First: t}
-			if len(a.rows) >= a.opts.MaxRows {
-				a.evictRow()
-			}
-			a.rows[row.Text] = row
+	if row == nil {
+		row = &Row{Text: string(key), First: t}
+		if len(a.rows) >= a.opts.MaxRows {
+			a.evictRow()
 		}
-		row.cluster = c
-		row.PatternID = c.id
+		a.rows[row.Text] = row
 	}
+	row.msg = m
 	row.Count++
 	row.Example = msg
 	row.seq = a.seq
@@ -137,41 +138,44 @@ func (a *Analyzer) process(ev *Event) {
 		row.Last = t
 	}
 	row.Level = max(row.Level, lvl)
-	c := row.cluster
-	c.count++
-	a.miner.seq++
-	c.seq = a.miner.seq
-	if c.first.IsZero() || t.Before(c.first) {
-		c.first = t
+	if m.first.IsZero() || t.Before(m.first) {
+		m.first = t
 	}
-	if t.After(c.last) {
-		c.last = t
+	if t.After(m.last) {
+		m.last = t
 	}
-	if lvl > c.level || c.example == "" {
-		c.example = msg
+	if lvl > m.level || m.example == "" {
+		m.example = msg
 	}
-	c.level = max(c.level, lvl)
+	m.level = max(m.level, lvl)
+	c := m.c
 
 	switch {
 	case lvl >= LevelError:
 		a.errors++
-		a.errRate.add(c)
+		a.errRate.add(m)
 		a.lastErr, a.lastErrLevel, a.hasLastErr = *ev, lvl, true
 		if isNew && a.warmedUp(t) {
 			a.flag(Anomaly{Kind: KindNewError, Start: t, End: t, Count: 1,
-				Patterns: []PatternCount{{PatternID: c.id, Template: c.template(), Count: 1}}, Example: msg})
+				Patterns: []PatternCount{{PatternID: m.id, Template: c.template(), Count: 1}}, Example: msg})
 		}
 	case lvl == LevelWarn:
 		a.warnings++
-		a.warnRate.add(c)
+		a.warnRate.add(m)
 	}
 }
 
-// mine finds the template for masked text; created reports a new one.
-func (a *Analyzer) mine(masked string) (*cluster, bool) {
-	before := a.miner.nextID
-	c := a.miner.addMasked(masked)
-	return c, c.id > before
+// keepsWordValue reports whether the miner's masked text kept a
+// key=value's value that [Mask] would make a variable: a value that does
+// not start with one.
+func keepsWordValue(b []byte) bool {
+	for k := 0; k+1 < len(b); k++ {
+		wild := k+3 < len(b) && b[k+1] == '<' && b[k+2] == '*' && b[k+3] == '>'
+		if b[k] == '=' && b[k+1] != ' ' && !isValueEnd(b[k+1]) && !wild {
+			return true
+		}
+	}
+	return false
 }
 
 // warmedUp: new errors are flagged only after WarmUp minutes of input, so
@@ -239,10 +243,14 @@ func (a *Analyzer) evictRow() {
 // Rows returns up to n dedupe rows (all when n <= 0), most frequent first,
 // ties by most recent.
 func (a *Analyzer) Rows(n int) []Row {
+	a.miner.Groups()
 	out := make([]Row, 0, len(a.rows))
 	for _, r := range a.rows {
 		rr := *r
-		rr.cluster = nil
+		if r.msg.g != nil {
+			rr.PatternID = r.msg.g.ID
+		}
+		rr.msg = nil
 		out = append(out, rr)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -278,12 +286,24 @@ type Pattern struct {
 // Patterns returns up to n patterns (all when n <= 0), most frequent first.
 // Only patterns that lines were counted in are listed.
 func (a *Analyzer) Patterns(n int) []Pattern {
-	out := make([]Pattern, 0, len(a.miner.clusters))
-	for _, c := range a.miner.clusters {
-		if c.count == 0 {
-			continue
+	gs := a.miner.Groups()
+	out := make([]Pattern, 0, len(gs))
+	for _, g := range gs {
+		p := Pattern{ID: g.ID, Template: g.Template, Count: g.Count}
+		var ex *message
+		for _, m := range g.msgs {
+			if p.First.IsZero() || m.first.Before(p.First) {
+				p.First = m.first
+			}
+			if m.last.After(p.Last) {
+				p.Last = m.last
+			}
+			if ex == nil || m.level > ex.level || m.level == ex.level && m.id < ex.id {
+				ex = m
+			}
 		}
-		out = append(out, Pattern{ID: c.id, Template: c.template(), Count: c.count, First: c.first, Last: c.last, Level: c.level, Example: c.example})
+		p.Level, p.Example = ex.level, ex.example
+		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/velos-pm/velos/internal/loghub"
 )
 
 var t0 = time.Date(2024, 1, 2, 10, 0, 0, 0, time.UTC)
@@ -192,5 +194,27 @@ func TestDigestLastErrorLocation(t *testing.T) {
 	}
 	if d.Errors != 1 || d.Events != 2 || d.Lines != 4 {
 		t.Errorf("errors %d events %d lines %d", d.Errors, d.Events, d.Lines)
+	}
+}
+
+// TestDedupeKeyIsMask: the Analyzer masks a line once for the miner and
+// again for dedupe only when the miner kept a key=value word; the key must
+// be Mask's either way.
+func TestDedupeKeyIsMask(t *testing.T) {
+	lines := []string{"user=root uid=0 ruser= tty=NODEVssh", "a=1 b=x:1 c=(y) d=", "k==v", "x=<y> z=<memory:1024, vCores:-2>",
+		"p=/tmp/x q=1,2", "headroom=<memory:0, vCores:-27>", "GET /a?id=7 took 3ms", `msg="x=1" level=info`, "plain words only"}
+	if sets, err := loghub.Load(loghub.Dir()); err == nil {
+		for _, s := range sets {
+			lines = append(lines, s.Contents...)
+		}
+	}
+	for _, l := range lines {
+		key := appendMinable(nil, l)
+		if keepsWordValue(key) {
+			key, _ = appendMasked(nil, l)
+		}
+		if string(key) != Mask(l) {
+			t.Errorf("%q: dedupe key %q, Mask %q", l, key, Mask(l))
+		}
 	}
 }

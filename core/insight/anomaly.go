@@ -87,10 +87,12 @@ func (c AnomalyConfig) withDefaults() AnomalyConfig {
 // rateTracker counts events of one level class per minute and compares
 // each closed minute with a median+MAD baseline of the previous minutes.
 type rateTracker struct {
-	kind    AnomalyKind
-	cur     time.Time // start of the current minute; zero before the first event
-	count   int
-	byPat   map[*cluster]int
+	kind  AnomalyKind
+	cur   time.Time // start of the current minute; zero before the first event
+	count int
+	byPat map[*message]int
+	// miner names the patterns of a spike.
+	miner   *Miner
 	history []int // closed minutes, oldest first, at most cfg.History
 	scratch []int
 	flagged bool // the current minute was already reported (by a peek)
@@ -118,12 +120,12 @@ func (r *rateTracker) advance(t time.Time, cfg *AnomalyConfig, out func(Anomaly)
 	r.cur = m
 }
 
-func (r *rateTracker) add(c *cluster) {
+func (r *rateTracker) add(m *message) {
 	r.count++
 	if r.byPat == nil {
-		r.byPat = map[*cluster]int{}
+		r.byPat = map[*message]int{}
 	}
-	r.byPat[c]++
+	r.byPat[m]++
 }
 
 func (r *rateTracker) push(n int, cfg *AnomalyConfig) {
@@ -156,7 +158,7 @@ func (r *rateTracker) judge(cfg *AnomalyConfig) (Anomaly, bool) {
 		return Anomaly{}, false
 	}
 	a := Anomaly{Kind: r.kind, Start: r.cur, End: r.cur.Add(time.Minute), Count: r.count, Baseline: med, Threshold: thr}
-	a.Patterns = topPatterns(r.byPat, 3)
+	a.Patterns = topPatterns(r.miner, r.byPat, 3)
 	return a, true
 }
 
@@ -191,10 +193,19 @@ func median(v []int) float64 {
 	return float64(v[n/2-1]+v[n/2]) / 2
 }
 
-func topPatterns(m map[*cluster]int, n int) []PatternCount {
-	out := make([]PatternCount, 0, len(m))
-	for c, k := range m {
-		out = append(out, PatternCount{PatternID: c.id, Template: c.template(), Count: k})
+// topPatterns sums the counts of messages by pattern (rare: a spike) and
+// returns the n largest.
+func topPatterns(mn *Miner, m map[*message]int, n int) []PatternCount {
+	mn.Groups()
+	by := map[*Group]int{}
+	for msg, k := range m {
+		if msg.g != nil {
+			by[msg.g] += k
+		}
+	}
+	out := make([]PatternCount, 0, len(by))
+	for g, k := range by {
+		out = append(out, PatternCount{PatternID: g.ID, Template: g.Template, Count: k})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {

@@ -21,8 +21,8 @@ type Row struct {
 	// PatternID is the id of the mined template the lines belong to.
 	PatternID int `json:"pattern_id"`
 
-	seq     uint64
-	cluster *cluster
+	seq uint64
+	msg *message
 }
 
 // String renders the row for people and agents:

@@ -10,7 +10,7 @@
 //   - [Analyzer]: feed [Line]s with [Analyzer.Add]; read [Analyzer.Rows]
 //     (dedupe), [Analyzer.Patterns], [Analyzer.Anomalies],
 //     [Analyzer.Digest]. [Summarize] does all of it for a slice of lines.
-//   - [Templates] / [PerLine]: the template of every line of a file.
+//   - [LineMiner], [Templates], [PerLine]: the template of every line of a file.
 //   - [ClassifyText], [Classify], [Grouper], [Mask], [Miner]: the parts.
 //   - [Redact] and [RedactionRules].
 //
@@ -79,19 +79,50 @@
 //
 // # Pattern mining
 //
-// [Miner] is a Drain-style online miner (He et al. 2017) with one default
-// configuration: masked tokens are routed by token count and the first two
-// tokens to a leaf, and join the most similar template there when at least
-// half the tokens equal its constants; differing positions become <*>.
-// [Templates] additionally splits, within each mined template, by wildcard
-// positions that take only word values (no digits), 2–10 of them, and not
-// right after an entity noun like "user" or "host": these are constants the
-// online pass merged ("VM Started" / "VM Stopped"). Two or more such
-// positions split when their value combinations repeat (at least 3 lines
-// per combination on average); a single one only when each value covers 10
-// lines on average and none covers 90% of them. On the Loghub 2k benchmark
-// (10 systems) this reaches an average grouping accuracy of 0.960 (the
-// online miner alone 0.908); see TestLoghubAccuracy.
+// [Miner] mines templates online, in bounded memory, and one computation
+// serves every caller: the [Analyzer] behind log_summary, `velos logs
+// --patterns` and dedupe on a live process, `velos logs --file` and the
+// per-line answer ([LineMiner], [Templates]) give the same groups for the
+// same messages.
+//
+// Feeding is cheap. A line's message is masked as above, except that a
+// key=value's value is masked by the token rules instead of always
+// ("user=root" stays: whether root is a variable is decided from counts).
+// A masked text seen before only bumps its count; a new one (a "message")
+// joins an online template Drain-style (He et al., ICWS 2017): routed by
+// token count and first two tokens to a leaf, it joins the template there
+// whose constant tokens it matches best, if it matches at least 60% of
+// them (tokens that are variables on both sides are left out), and the
+// positions that differ become <*>.
+//
+// Reading the patterns ([Miner.Groups]) refines the online templates from
+// the distinct messages and their line counts, the way Brain (Yu et al.,
+// 2023) decides constants from value statistics:
+//   - split: a variable position whose values are few words (at most
+//     10), each covering 10 lines on average and none 80% of them unless there
+//     are only two, is a
+//     constant the online pass merged ("VM Started" / "VM Stopped"); so
+//     are several word positions whose values change together (3 lines per
+//     combination), and a position whose values, one with a variable
+//     inside, have forms that cannot be one another's ("(uid=<*>)" /
+//     "LOGIN(uid=<*>)", "tty=NODEVssh" / "tty=:<*>"). A position that
+//     holds a bare variable in any line, or
+//     follows an entity noun ("user", "host", "file"…, also as a key:
+//     "user=root"), is a variable;
+//   - merge: templates of one length that differ only at one position
+//     where they hold more than 10 distinct words (a host name first in
+//     the line, which the online routing keeps apart), or after an entity
+//     noun, are one pattern, as long as a constant word is left; templates
+//     whose words are equal once their variable tokens are dropped are one
+//     pattern (an optional value, "sent 12 bytes (1.2 KB)" / "sent 3
+//     bytes", or a variable spanning several tokens);
+//   - a pattern's text keeps equal tokens, and of differing ones the
+//     brackets, quotes and key= they share ("user=<*>", "(<*>)").
+//
+// The thresholds are [MinerConfig]'s defaults. TestLoghubAccuracy holds
+// them to the Loghub 2k benchmark leave-one-system-out: for each of the 10
+// systems they are chosen from a grid on the other nine, and the system is
+// scored with that choice; the README has the table.
 //
 // # Anomalies
 //
@@ -119,8 +150,13 @@
 //
 // # Bounds
 //
-// Dedupe rows ([Options.MaxRows], default 10000) and templates
-// ([MinerConfig.MaxTemplates], default 5000) are capped; when full, a
-// sampled least-recently (and, for rows, least-often) seen entry is
-// evicted, in O(1). Anomalies keep the last 100.
+// Dedupe rows ([Options.MaxRows], default 10000), the miner's distinct
+// messages ([MinerConfig.MaxMessages], default 20000) and online templates
+// ([MinerConfig.MaxTemplates], default 5000, evicted with their messages)
+// are capped; when full, a sampled least-recently (and, for rows and
+// messages, least-often) seen entry is evicted, in O(1). An evicted
+// message's lines no longer count in the patterns; the per-line answer
+// gives such a line the most frequent pattern whose template it fits. Reading
+// the patterns costs time in the number of distinct messages, not lines.
+// Anomalies keep the last 100.
 package insight

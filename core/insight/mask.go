@@ -9,7 +9,8 @@ const Wildcard = "<*>"
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+	// Most bytes are above ' ': one comparison rejects them.
+	return c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f')
 }
 
 func isAlpha(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
@@ -39,6 +40,13 @@ func isValueEnd(c byte) bool {
 // whitespace-separated token is masked by [appendMaskedToken]. It returns the
 // extended buffer and the number of tokens written.
 func appendMasked(dst []byte, text string) ([]byte, int) {
+	return appendMaskedMode(dst, text, false)
+}
+
+// appendMaskedMode is appendMasked; with words, the value of key=value is
+// masked by the token rules instead of always ("user=root" stays, for the
+// miner to decide from its counts).
+func appendMaskedMode(dst []byte, text string, words bool) ([]byte, int) {
 	n := 0
 	i := 0
 	// starts holds where recent tokens begin in dst, so a date word can be
@@ -61,7 +69,7 @@ func appendMasked(dst []byte, text string) ([]byte, int) {
 			dst = append(dst, ' ')
 		}
 		start := len(dst)
-		dst = appendMaskedToken(dst, text[i:j])
+		dst = appendMaskedToken(dst, text[i:j], words)
 		i = j
 		cur := dst[start:]
 		if ns > 0 {
@@ -89,7 +97,7 @@ func appendMasked(dst []byte, text string) ([]byte, int) {
 			case prevWild && isDateWord(cur):
 				dst = dst[:mark]
 				continue
-			case prevWild && isUnit(cur):
+			case (prevWild || len(p) > 3 && p[len(p)-1] == '>' && isVariableBytes(p)) && isUnit(cur):
 				// "3.2 KB," and "512 B," are one quantity: keep only the
 				// trailing punctuation.
 				u := len(cur)
@@ -111,6 +119,20 @@ func appendMasked(dst []byte, text string) ([]byte, int) {
 		n++
 	}
 	return dst, n
+}
+
+// isVariableBytes is isVariableToken on bytes: a variable and no letter.
+func isVariableBytes(b []byte) bool {
+	wild := false
+	for k := 0; k < len(b); k++ {
+		if isAlpha(b[k]) {
+			return false
+		}
+		if b[k] == '*' && k > 0 && b[k-1] == '<' && k+1 < len(b) && b[k+1] == '>' {
+			wild = true
+		}
+	}
+	return wild
 }
 
 // isUnit reports unit symbols that follow a number ("512 KB", "30 ms"),
@@ -154,17 +176,17 @@ func isDateWord(b []byte) bool {
 //     segment that holds a digit (numbers, hex, IPs, UUIDs, durations,
 //     timestamps, ids like blk_-42) becomes a variable. Adjacent variables
 //     joined by ':' or '.' merge into one, so "10.0.0.1:8080" is one <*>.
-func appendMaskedToken(dst []byte, tok string) []byte {
+func appendMaskedToken(dst []byte, tok string, words bool) []byte {
 	hasDigit, hasSlash, hasEq := false, false, false
 	for k := 0; k < len(tok); k++ {
-		switch c := tok[k]; {
-		case isDigit(c):
-			hasDigit = true
-		case c == '/':
-			hasSlash = true
-		case c == '=':
-			hasEq = true
+		c := tok[k]
+		if c > '9' { // letters and most punctuation: one comparison
+			hasEq = hasEq || c == '='
+			hasSlash = hasSlash || c == '\\'
+			continue
 		}
+		hasDigit = hasDigit || c >= '0'
+		hasSlash = hasSlash || c == '/'
 	}
 	if !hasDigit && !hasSlash && !hasEq {
 		return append(dst, tok...)
@@ -183,6 +205,25 @@ func appendMaskedToken(dst []byte, tok string) []byte {
 		dst = append(dst, Wildcard...)
 		return append(dst, tok[trail:]...)
 	}
+	if hasSlash {
+		// A path inside a token, after an opening bracket, quote or
+		// colon ("chdir(/home/x)", "file:/tmp/x"), is one variable too.
+		for k := 1; k < len(tok); k++ {
+			if tok[k] != '/' {
+				continue
+			}
+			if c := tok[k-1]; (c == '(' || c == '[' || c == '"' || c == '\'' || c == ':') && isPathOrURL(tok[k:]) {
+				trail := len(tok)
+				for trail > k && isTrailPunct(tok[trail-1]) {
+					trail--
+				}
+				dst = appendMaskedToken(dst, tok[:k], words)
+				dst = append(dst, Wildcard...)
+				return append(dst, tok[trail:]...)
+			}
+			break
+		}
+	}
 	if hasEq {
 		if eq := keyValueSplit(tok); eq > 0 {
 			dst = append(dst, tok[:eq+1]...)
@@ -191,14 +232,17 @@ func appendMaskedToken(dst []byte, tok string) []byte {
 			for end < len(rest) && !isValueEnd(rest[end]) {
 				end++
 			}
-			if end > 0 {
+			switch {
+			case end > 0 && words:
+				dst = appendMaskedToken(dst, rest[:end], words)
+			case end > 0:
 				dst = append(dst, Wildcard...)
 			}
 			if end < len(rest) {
 				// The separator and whatever follows (another pair, a
 				// closing bracket) are masked by the same rules.
 				dst = append(dst, rest[end])
-				dst = appendMaskedToken(dst, rest[end+1:])
+				dst = appendMaskedToken(dst, rest[end+1:], words)
 			}
 			return dst
 		}
@@ -274,6 +318,9 @@ func isPathOrURL(tok string) bool {
 	case len(t) > 3 && t[0] == '.' && t[1] == '.' && t[2] == '/':
 		return true
 	case len(t) > 2 && t[0] == '~' && t[1] == '/':
+		return true
+	case len(t) > 3 && isAlpha(t[0]) && t[1] == ':' && t[2] == '\\':
+		// A Windows path, "C:\Windows\x.dll".
 		return true
 	}
 	for k := 1; k+2 < len(t); k++ {

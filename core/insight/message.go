@@ -89,18 +89,40 @@ func isHeaderToken(tok string) bool {
 		return false
 	}
 	if isDigit(t[0]) {
-		for k := 0; k < len(t); k++ {
-			c := t[k]
-			if !isDigit(c) && !strings.ContainsRune(":-.,/+TZ", rune(c)) {
-				return false
-			}
-		}
-		return true
+		return isStamp(t) || tok[0] == '[' && strings.Trim(t, "0123456789") == ""
 	}
 	if l, ok := ParseLevel(t); ok && l != LevelUnknown && (isUpperWord(t) || tok[0] == '[' || tok[0] == '<') {
 		return true
 	}
 	return false
+}
+
+// isStamp reports a date ("2024-01-02", "2024/01/02"), a time of day
+// ("10:05:03", "10:05:03,120", "10:05:03.5Z"), the two joined
+// ("2024-01-02T10:05:03+02:00"), or a Unix time (10 digits or more). A
+// count ("63543 exceptions"), an IP or a version is part of the message.
+func isStamp(t string) bool {
+	groups, sep, dots := 0, false, 0
+	for k := 0; k < len(t); k++ {
+		switch c := t[k]; {
+		case isDigit(c):
+			if k == 0 || !isDigit(t[k-1]) {
+				groups++
+			}
+		case c == '-' || c == '/' || c == ':':
+			sep = true
+		case c == '.':
+			dots++
+		case c == ',' || c == 'T' || c == 'Z' || c == '+':
+		default:
+			return false
+		}
+	}
+	if groups == 1 && !sep && dots == 0 {
+		return len(t) >= 10 // seconds or milliseconds since 1970
+	}
+	// At most one dot: a fraction of a second, after a time.
+	return groups >= 2 && sep && (dots == 0 || dots == 1 && strings.IndexByte(t, ':') >= 0)
 }
 
 func isHeaderPunct(c byte) bool {

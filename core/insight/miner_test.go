@@ -2,6 +2,7 @@ package insight
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -31,5 +32,31 @@ func TestMinerEvictsAndStaysBounded(t *testing.T) {
 	}
 	if m.Len() > 10 {
 		t.Errorf("templates = %d, want <= 10", m.Len())
+	}
+}
+
+// TestLineMinerBounded: past MaxMessages distinct messages, the first pass
+// evicts, and the second still gives every line a template: its
+// message's pattern, or the online template's it fits.
+func TestLineMinerBounded(t *testing.T) {
+	lm := NewLineMiner(MinerConfig{MaxMessages: 20})
+	var lines []string
+	for i := 0; i < 500; i++ {
+		lines = append(lines, fmt.Sprintf("cache miss for %s after %dms", word(i), i), fmt.Sprintf("job %s finished", word(i+7)))
+	}
+	for _, l := range lines {
+		lm.Add(l)
+	}
+	if n := len(lm.m.msgs); n > 20 {
+		t.Fatalf("%d messages kept, want <= 20", n)
+	}
+	for _, l := range lines {
+		want := "cache miss for <*> after <*>"
+		if strings.HasPrefix(l, "job") {
+			want = "job <*> finished"
+		}
+		if got := lm.Template(l); got != want {
+			t.Fatalf("%q: template %q, want %q", l, got, want)
+		}
 	}
 }
