@@ -28,9 +28,36 @@ type ProcessDetail struct {
 	NextStart   time.Time         `json:"next_start,omitzero"`
 	NextCron    time.Time         `json:"next_cron,omitzero"` // the next cron_restart, if any
 	LastExit    *supervisor.Exit  `json:"last_exit,omitempty"`
-	History     []RestartEntry    `json:"restart_history"`
-	OutLog      string            `json:"out_log"`
-	ErrLog      string            `json:"err_log"`
+	// Notice is the last STATUS= the program sent (sd_notify).
+	Notice string `json:"notice,omitempty"`
+	// Listen is the address Velos holds for the process's instances and
+	// Balance how they share it; Port is this instance's PORT.
+	Listen  string `json:"listen,omitempty"`
+	Balance string `json:"balance,omitempty"`
+	Port    int    `json:"port,omitempty"`
+	// Watch is what a change of restarts the process.
+	Watch []string `json:"watch,omitempty"`
+	// EventLoopLag is what a Node program's event loop was late by, over
+	// the last 5 s.
+	EventLoopLag *LagInfo       `json:"event_loop_lag,omitempty"`
+	History      []RestartEntry `json:"restart_history"`
+	OutLog       string         `json:"out_log"`
+	ErrLog       string         `json:"err_log"`
+}
+
+// LagInfo is an event-loop delay: median, 99th percentile and maximum.
+type LagInfo struct {
+	P50 float64 `json:"p50_ms" col:"P50"`
+	P99 float64 `json:"p99_ms" col:"P99"`
+	Max float64 `json:"max_ms" col:"MAX"`
+}
+
+func lagInfo(l *supervisor.Lag) *LagInfo {
+	if l == nil {
+		return nil
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return &LagInfo{P50: ms(l.P50), P99: ms(l.P99), Max: ms(l.Max)}
 }
 
 // RestartEntry is one restart and its cause.
@@ -60,7 +87,8 @@ var Describe = &tool.Def[DescribeIn, DescribeOut]{
 			det := ProcessDetail{ProcessInfo: processInfo(d, in, now), Command: in.Spec.Command, Cwd: in.Spec.Cwd,
 				Env: in.Spec.Env, Instance: in.Instance, Autorestart: string(in.Spec.Autorestart),
 				KillTimeout: in.Spec.KillTimeout.String(), StartedAt: in.StartedAt, NextStart: in.NextStart,
-				LastExit: in.LastExit, History: []RestartEntry{},
+				LastExit: in.LastExit, History: []RestartEntry{}, Notice: in.Notice, Listen: in.Listen,
+				Balance: in.Balance, Port: in.Port, Watch: in.Spec.Watch, EventLoopLag: lagInfo(in.Lag),
 				OutLog: filepath.Join(d.Home, "logs", in.LogName()+"-out.log"),
 				ErrLog: filepath.Join(d.Home, "logs", in.LogName()+"-err.log")}
 			if d.Cron != nil {

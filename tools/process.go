@@ -6,6 +6,7 @@ package tools
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/velos-pm/velos/core/metrics"
@@ -41,8 +42,14 @@ func (p ProcessInfo) Applies(field string) bool {
 func processInfo(d *tool.Deps, in supervisor.Info, now time.Time) ProcessInfo {
 	p := ProcessInfo{ID: in.ID, Name: in.Name, Status: string(in.Status), PID: in.PID,
 		Restarts: in.Restarts, Reason: in.Reason}
-	if in.Status == supervisor.Online && !in.StartedAt.IsZero() {
+	if (in.Status == supervisor.Online || in.Status == supervisor.Launching) && !in.StartedAt.IsZero() {
 		p.UptimeMS = now.Sub(in.StartedAt).Milliseconds()
+	}
+	if in.Status == supervisor.Launching && p.Reason == "" && len(in.ReadyWait) > 0 {
+		p.Reason = "waiting for " + strings.Join(in.ReadyWait, " and ")
+		if left := in.ReadyBy.Sub(now); left > 0 {
+			p.Reason += fmt.Sprintf(" (%s left)", render.Duration(left.Round(time.Second)))
+		}
 	}
 	if in.Status == supervisor.Waiting && p.Reason == "" && in.LastExit != nil && !in.NextStart.IsZero() {
 		// Why it is not running, and until when.

@@ -123,6 +123,9 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	})
 	deps := &tool.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: state.NewTable(),
 		Log: log, Shutdown: shutdown, Version: version, Cron: cfg.cron}
+	if cfg.watch, err = newWatcher(ctx, home.Dir, func() *supervisor.Manager { return procs }, log); err != nil {
+		return err
+	}
 	go cfg.run(ctx, procs)
 	if tracer != nil {
 		deps.Trace = tracer.ToolCall

@@ -19,6 +19,7 @@ type daemonConfig struct {
 	log    *slog.Logger
 	notify *daemon.Notifier
 	cron   *schedule.Scheduler
+	watch  *watcher // nil until the daemon sets it
 	// resync is signalled (never blocking) when processes start or go, so
 	// the scheduler's jobs follow their specs; run does the work outside
 	// the supervisor's event callback, which must not call back into it.
@@ -53,7 +54,11 @@ func (c *daemonConfig) run(ctx context.Context, procs *supervisor.Manager) {
 		case <-ctx.Done():
 			return
 		case <-c.resync:
-			c.cron.Sync(procs.List())
+			list := procs.List()
+			c.cron.Sync(list)
+			if c.watch != nil {
+				c.watch.sync(list)
+			}
 		}
 	}
 }
@@ -111,5 +116,10 @@ func (c *daemonConfig) stopping() {
 	}
 	if err := c.cron.Close(); err != nil {
 		c.log.Warn("cron", "err", err)
+	}
+	if c.watch != nil {
+		if err := c.watch.close(); err != nil {
+			c.log.Warn("watch", "err", err)
+		}
 	}
 }

@@ -20,7 +20,9 @@ type Progress func(in Info, step string)
 //
 // spec, when not nil, is what the new runs run (a config change); it must
 // keep the name and the number of instances. A process that is not online
-// (stopped, errored, waiting, launching) is restarted instead.
+// (stopped, errored, waiting, launching), or whose runs cannot overlap
+// (no port held by Velos and no readiness to wait for), is restarted
+// instead: stop, then start.
 func (m *Manager) Reload(ctx context.Context, target string, spec *Spec, cause Cause, progress Progress) ([]Info, error) {
 	if spec != nil {
 		s := spec.WithDefaults()
@@ -89,8 +91,13 @@ func (p *Process) reload(ctx context.Context, newSpec *Spec, cause Cause, progre
 	}
 	addr, _, _ := spec.Sharing()
 	sameShare := (sh == nil && addr == "") || (sh != nil && sh.fits(spec))
-	if !live || !sameShare {
-		// Nothing serves, or the port itself changes: a plain restart.
+	// Two runs overlap only where that is known to work: on a port Velos
+	// holds, or when the program says when it is ready. Another program
+	// may bind a port of its own, or must not run twice (a scheduler).
+	overlap := sh != nil || spec.WaitReady || spec.ReadyTCP != "" || spec.ReadyHTTP != ""
+	if !live || !sameShare || !overlap {
+		// Nothing serves, the port itself changes, or the program cannot
+		// run twice: a plain restart.
 		progress(p.info(), "restarting")
 		keep := p.keepShare(spec)
 		if err := p.stop(ctx); err != nil {

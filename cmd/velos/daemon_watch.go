@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/core/watch"
+)
+
+// watcher restarts the processes whose watched files change: one key of the
+// daemon's watch hub per process name with watch set, kept in step with the
+// specs by sync. A change reloads the process (rolling, new instance ready
+// before the old one stops, where Velos holds its port) with cause
+// "watch <path>".
+type watcher struct {
+	ctx    context.Context
+	procs  func() *supervisor.Manager
+	log    *slog.Logger
+	ignore []string // always ignored: the daemon's home (logs, sockets, dump)
+	hub    *watch.Hub
+
+	mu     sync.Mutex
+	keys   map[string]string // name → the options it was added with (JSON)
+	guards map[string]*loopGuard
+}
+
+// loopGuard notices a program that writes into its own watched folder: a
+// change that comes right after each of three restarts the watch caused.
+type loopGuard struct {
+	doneAt time.Time // when the last watch restart finished
+	streak int       // changes in a row that came right after one
+	extra  []string  // paths found written by the program itself, now ignored
+}
+
+// loopStreak changes in a row, each within the quiet time plus loopWindow
+// of the restart before, make a loop.
+const (
+	loopStreak = 3
+	loopWindow = 2 * time.Second
+)
+
+func newWatcher(ctx context.Context, home string, procs func() *supervisor.Manager, log *slog.Logger) (*watcher, error) {
+	w := &watcher{ctx: ctx, procs: procs, log: log, ignore: []string{home},
+		keys: map[string]string{}, guards: map[string]*loopGuard{}}
+	hub, err := watch.New(w.changed, func(name string, err error) {
+		log.Warn("watch", "name", name, "err", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.hub = hub
+	return w, nil
+}
+
+// options is what name's watch is made of, from its spec.
+func (w *watcher) options(name string, s supervisor.Spec) watch.Options {
+	ign := slices.Concat(s.WatchIgnore, w.ignore)
+	if g := w.guards[name]; g != nil {
+		ign = append(ign, g.extra...)
+	}
+	return watch.Options{Paths: s.Watch, Ignore: ign, Debounce: s.WatchDebounce}
+}
+
+// sync adds, replaces and removes keys so that exactly the processes with
+// watch set are watched, as their specs say.
+func (w *watcher) sync(list []supervisor.Info) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	want := map[string]supervisor.Spec{}
+	for _, in := range list {
+		if len(in.Spec.Watch) > 0 {
+			want[in.Name] = in.Spec
+		}
+	}
+	for name := range w.keys {
+		if _, ok := want[name]; !ok {
+			w.hub.Remove(name)
+			delete(w.keys, name)
+			delete(w.guards, name)
+		}
+	}
+	for name, s := range want {
+		o := w.options(name, s)
+		fp, _ := json.Marshal(o)
+		if w.keys[name] == string(fp) {
+			continue
+		}
+		if err := w.hub.Add(name, o); err != nil {
+			w.log.Warn("watch", "name", name, "err", err)
+			continue
+		}
+		w.keys[name] = string(fp)
+	}
+}
+
+// changed is the hub's callback: one settled burst of changes for name.
+// Calls for one name never overlap, so the reload runs here.
+func (w *watcher) changed(name string, paths []string) {
+	w.mu.Lock()
+	g := w.guards[name]
+	if g == nil {
+		g = &loopGuard{}
+		w.guards[name] = g
+	}
+	var spec supervisor.Spec
+	var ids []int // what a change restarts: not what was stopped on purpose
+	for _, in := range w.procs().List() {
+		if in.Name == name {
+			spec = in.Spec
+			if in.Status != supervisor.Stopped && in.Status != supervisor.Stopping {
+				ids = append(ids, in.ID)
+			}
+		}
+	}
+	if len(spec.Watch) == 0 || len(ids) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	quiet := max(spec.WatchDebounce, watch.DefaultDebounce)
+	if !g.doneAt.IsZero() && time.Since(g.doneAt) < quiet+loopWindow {
+		g.streak++
+	} else {
+		g.streak = 0
+	}
+	if g.streak >= loopStreak-1 {
+		// The program writes these itself at each start: stop restarting on
+		// them, and say how to keep it so.
+		g.extra = append(g.extra, paths...)
+		g.streak = 0
+		o := w.options(name, spec)
+		if err := w.hub.Add(name, o); err == nil {
+			fp, _ := json.Marshal(o)
+			w.keys[name] = string(fp)
+		}
+		w.mu.Unlock()
+		w.log.Warn("watch: a restart loop: these files change right after each start, so the program writes them itself; they are ignored from now on (add them to watch_ignore to keep it so)",
+			"name", name, "paths", strings.Join(paths, ", "))
+		return
+	}
+	w.mu.Unlock()
+
+	cause := supervisor.Cause(fmt.Sprintf("%s %s", supervisor.CauseWatch, shortPath(spec.Cwd, paths[0])))
+	if len(paths) > 1 {
+		cause += supervisor.Cause(fmt.Sprintf(" (+%d)", len(paths)-1))
+	}
+	for _, id := range ids {
+		if _, err := w.procs().Reload(w.ctx, strconv.Itoa(id), nil, cause, nil); err != nil {
+			w.log.Warn("watch reload", "name", name, "id", id, "err", err)
+			break
+		}
+	}
+	w.mu.Lock()
+	g.doneAt = time.Now()
+	w.mu.Unlock()
+}
+
+// shortPath is p relative to dir when inside it.
+func shortPath(dir, p string) string {
+	if rel, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return p
+}
+
+func (w *watcher) close() error { return w.hub.Close() }
