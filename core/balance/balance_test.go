@@ -91,50 +91,57 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-// nameServer is a TCP instance that greets each connection with its name
-// (so the instance speaks first) and holds it until the client closes.
-func nameServer(t *testing.T, name string) string {
+// tcpServer runs handle for each connection until the test ends, when it
+// closes the listener and every connection and waits for the handlers.
+func tcpServer(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
 	ln := listen(t)
 	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
 	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
 			wg.Go(func() {
 				defer c.Close()
-				fmt.Fprintf(c, "%s\n", name)
-				io.Copy(io.Discard, c)
+				handle(c)
 			})
 		}
 	})
 	return ln.Addr().String()
 }
 
+// nameServer is a TCP instance that greets each connection with its name
+// (so the instance speaks first) and holds it until the client closes.
+func nameServer(t *testing.T, name string) string {
+	return tcpServer(t, func(c net.Conn) {
+		fmt.Fprintf(c, "%s\n", name)
+		io.Copy(io.Discard, c)
+	})
+}
+
 // echoServer echoes each connection and half-closes when the client does.
 func echoServer(t *testing.T) string {
-	t.Helper()
-	ln := listen(t)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				io.Copy(c, c)
-				c.(*net.TCPConn).CloseWrite()
-				io.Copy(io.Discard, c)
-			})
-		}
+	return tcpServer(t, func(c net.Conn) {
+		io.Copy(c, c)
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c)
 	})
-	return ln.Addr().String()
 }
 
 // greet dials the balancer and reads the instance's name.
@@ -385,6 +392,9 @@ func TestDrainUnderLoad(t *testing.T) {
 
 			var ok, failed atomic.Int64
 			var firstErr atomic.Value
+			var target atomic.Int64 // once ok reaches it, close reached
+			reached := make(chan struct{})
+			var once sync.Once
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			for range 4 {
@@ -398,8 +408,8 @@ func TestDrainUnderLoad(t *testing.T) {
 						if _, err := get(client, b); err != nil {
 							failed.Add(1)
 							firstErr.CompareAndSwap(nil, err.Error())
-						} else {
-							ok.Add(1)
+						} else if n, tg := ok.Add(1), target.Load(); tg > 0 && n >= tg {
+							once.Do(func() { close(reached) })
 						}
 					}
 				})
@@ -417,7 +427,8 @@ func TestDrainUnderLoad(t *testing.T) {
 			b.Remove(1)
 			servedByA := a.count()
 			a.srv.Close() // abrupt: any connection left on a would fail a request
-			within(t, c.served(50), "c to serve")
+			target.Store(ok.Load() + 200)
+			within(t, reached, "200 more requests served by b and c")
 			close(stop)
 			wg.Wait()
 			if f := failed.Load(); f != 0 {
@@ -792,9 +803,11 @@ func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 func TestCloseEndsEverything(t *testing.T) {
 	waiting := make(chan struct{}, 1)
+	a := nameServer(t, "a")
 	b := New(listen(t), RoundRobin, nil, func(o *options) { o.onWait = func() { waiting <- struct{}{} } })
+	t.Cleanup(func() { b.Close() }) // on a failure; the test closes it itself
 	b.Add(1, closedAddr(t))
-	b.Add(2, nameServer(t, "a"))
+	b.Add(2, a)
 	var clients []net.Conn
 	for range 2 {
 		c, name := greet(t, b)
@@ -802,6 +815,12 @@ func TestCloseEndsEverything(t *testing.T) {
 			t.Fatalf("got %s", name)
 		}
 		clients = append(clients, c)
+	}
+	// Out of rotation at once, and still draining when Close comes.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if err := b.Drain(ctx, 2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Drain with two connections open: %v", err)
 	}
 	drained := make(chan error, 1)
 	go func() { drained <- b.Drain(context.Background(), 2) }()

@@ -284,38 +284,54 @@ func (c *proxyConn) moveIfDrained(l *leg) (*leg, error) {
 	return c.dial()
 }
 
-// fromClientHTTP relays requests, noting where each starts and ends.
+// fromClientHTTP relays requests, noting where each starts and ends. As in
+// responses, a message goes out in one write, after its head is noted and
+// before its end is.
 func (c *proxyConn) fromClientHTTP(r *readBuf, data []byte, readErr error, last bool) error {
 	var p parser
 	var l *leg
 	now := time.Now()
 	for {
-		for len(data) > 0 {
-			k, ev := p.feed(data)
-			if ev&evStart != 0 {
-				var err error
-				if l, err = c.beginRequest(); err != nil {
+		pos, from := 0, 0 // parsed up to pos; written up to from
+		for pos < len(data) || readErr == nil && p.longBody() {
+			var ev int
+			if pos == len(data) {
+				// The rest of a long body: splice it, then step the parser past it.
+				if p.state == stBody {
+					c.setFinishing(true)
+				}
+				err := writeSpan(l.conn, data, &from, pos)
+				if err == nil {
+					err = spliceBody(l.conn, c.client, &p)
+				}
+				if err != nil {
+					c.setFinishing(false)
 					return err
 				}
-				continue
-			}
-			seg := data[:k]
-			data = data[k:]
-			if ev&evHead != 0 && !c.requestHead(l, &p, now) {
-				p.state = stOpaque // too many in flight to follow
-			}
-			if ev&evEnd != 0 {
-				c.mu.Lock()
-				c.finishing = true
-				c.mu.Unlock()
-			}
-			if len(seg) > 0 {
-				if _, err := l.conn.Write(seg); err != nil {
-					c.mu.Lock()
-					c.finishing = false
-					c.cond.Broadcast()
-					c.mu.Unlock()
-					return err
+				_, ev = p.feed(nil)
+			} else {
+				var k int
+				k, ev = p.feed(data[pos:])
+				if ev&evStart != 0 {
+					var err error
+					if l, err = c.beginRequest(); err != nil {
+						return err
+					}
+					continue
+				}
+				pos += k
+				if ev&evHead != 0 {
+					if !c.requestHead(l, &p, now, ev&evEnd != 0) {
+						p.state = stOpaque // too many in flight to follow
+					}
+				} else if ev&evEnd != 0 {
+					c.setFinishing(true)
+				}
+				if ev&(evEnd|evOpaque) != 0 || p.state == stOpaque {
+					if err := writeSpan(l.conn, data, &from, pos); err != nil {
+						c.setFinishing(false)
+						return err
+					}
 				}
 			}
 			if ev&evEnd != 0 {
@@ -325,10 +341,8 @@ func (c *proxyConn) fromClientHTTP(r *readBuf, data []byte, readErr error, last 
 				c.mu.Lock()
 				c.opaque = true
 				c.mu.Unlock()
-				if len(data) > 0 {
-					if _, err := l.conn.Write(data); err != nil {
-						return err
-					}
+				if err := writeSpan(l.conn, data, &from, len(data)); err != nil {
+					return err
 				}
 				if readErr != nil {
 					return eofIsNil(readErr)
@@ -336,6 +350,9 @@ func (c *proxyConn) fromClientHTTP(r *readBuf, data []byte, readErr error, last 
 				r.release()
 				return c.pump(l.conn, c.client, &c.serverEOF)
 			}
+		}
+		if err := writeSpan(l.conn, data, &from, pos); err != nil {
+			return err
 		}
 		if readErr != nil {
 			return eofIsNil(readErr)
@@ -352,6 +369,35 @@ func (c *proxyConn) fromClientHTTP(r *readBuf, data []byte, readErr error, last 
 		data = r.buf[:n]
 		last = n == len(r.buf)
 	}
+}
+
+// spliceMin is the body length from which a body of known length is moved
+// by the kernel (splice on Linux) rather than through the read buffer.
+const spliceMin = 64 << 10
+
+// longBody: the parser is inside a body (or chunk) with at least spliceMin
+// bytes to go.
+func (p *parser) longBody() bool {
+	return (p.state == stBody || p.state == stChunkData) && p.remain >= spliceMin
+}
+
+// spliceBody moves the rest of the current body (or chunk) from src to dst.
+func spliceBody(dst, src net.Conn, p *parser) error {
+	n, err := io.Copy(dst, &io.LimitedReader{R: src, N: p.remain})
+	p.remain -= n
+	if err == nil && p.remain > 0 {
+		err = io.ErrUnexpectedEOF // the sender closed inside the body
+	}
+	return err
+}
+
+func (c *proxyConn) setFinishing(v bool) {
+	c.mu.Lock()
+	c.finishing = v
+	if !v {
+		c.cond.Broadcast()
+	}
+	c.mu.Unlock()
 }
 
 // beginRequest returns the leg a new request goes to: the current one, or a
@@ -373,12 +419,13 @@ func (c *proxyConn) beginRequest() (*leg, error) {
 
 // requestHead notes a request head about to be sent on l; false when too
 // many are in flight to follow.
-func (c *proxyConn) requestHead(l *leg, p *parser, now time.Time) bool {
+func (c *proxyConn) requestHead(l *leg, p *parser, now time.Time, finishing bool) bool {
 	c.mu.Lock()
 	if len(c.pending) >= maxPending {
 		c.mu.Unlock()
 		return false
 	}
+	c.finishing = finishing // a request without a body ends with its head
 	c.pending = append(c.pending, pendingReq{at: now, head: p.head, connect: p.connect, keepAlive: p.keepAlive})
 	c.mu.Unlock()
 	if !l.be.http.Load() {
@@ -521,11 +568,25 @@ func (c *proxyConn) popLocked(keepAlive bool) {
 }
 
 // responses relays instance bytes in HTTP mode. It returns errDetached when
-// the leg left at a boundary, or the result of pump once the stream stops
-// being HTTP.
+// the leg left at a boundary, or io.EOF once the stream stopped being HTTP
+// and ended.
+//
+// Bytes go out in one write per message (or per buffer, for a message that
+// spans reads), written before the message's end is noted: each loopback
+// write costs about as much as the instance's own work on a small request.
 func (c *proxyConn) responses(l *leg, p *parser, r *readBuf, data []byte, now time.Time, readErr error) error {
-	for len(data) > 0 {
-		k, ev := p.feed(data)
+	pos, from := 0, 0 // parsed up to pos; written up to from
+	for pos < len(data) || readErr == nil && p.longBody() {
+		if pos == len(data) {
+			// The rest of a long body: splice it; the parser steps past it below.
+			if err := writeSpan(c.client, data, &from, pos); err != nil {
+				return err
+			}
+			if err := spliceBody(c.client, l.conn, p); err != nil {
+				return err
+			}
+		}
+		k, ev := p.feed(data[pos:])
 		if ev&evStart != 0 {
 			lat := time.Duration(-1)
 			c.mu.Lock()
@@ -549,12 +610,12 @@ func (c *proxyConn) responses(l *leg, p *parser, r *readBuf, data []byte, now ti
 			}
 			continue
 		}
-		seg := data[:k]
-		data = data[k:]
-		if len(seg) > 0 {
-			if _, err := c.client.Write(seg); err != nil {
-				return err
-			}
+		pos += k
+		if ev&(evEnd|evOpaque) == 0 {
+			continue
+		}
+		if err := writeSpan(c.client, data, &from, pos); err != nil {
+			return err
 		}
 		if ev&evEnd != 0 {
 			c.mu.Lock()
@@ -577,10 +638,8 @@ func (c *proxyConn) responses(l *leg, p *parser, r *readBuf, data []byte, now ti
 			c.mu.Lock()
 			c.opaque = true
 			c.mu.Unlock()
-			if len(data) > 0 {
-				if _, err := c.client.Write(data); err != nil {
-					return err
-				}
+			if err := writeSpan(c.client, data, &from, len(data)); err != nil {
+				return err
 			}
 			if readErr != nil {
 				return eofIsNil(readErr)
@@ -592,7 +651,17 @@ func (c *proxyConn) responses(l *leg, p *parser, r *readBuf, data []byte, now ti
 			return io.EOF // ended, not as HTTP
 		}
 	}
-	return nil
+	return writeSpan(c.client, data, &from, pos)
+}
+
+// writeSpan writes data[*from:to] and moves *from to to.
+func writeSpan(w net.Conn, data []byte, from *int, to int) error {
+	if to <= *from {
+		return nil
+	}
+	_, err := w.Write(data[*from:to])
+	*from = to
+	return err
 }
 
 // pump moves src to dst until src ends (nil) or fails. Between two TCP
