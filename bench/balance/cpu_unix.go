@@ -3,7 +3,6 @@
 package main
 
 import (
-	"runtime"
 	"syscall"
 	"time"
 )
@@ -17,5 +16,3 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-func cpus() int { return runtime.NumCPU() }

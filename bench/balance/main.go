@@ -20,6 +20,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -31,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -65,8 +67,12 @@ func main() {
 	only := flag.String("only", "", `run only "http" or "stream"`)
 	streamMiB := flag.Int("stream-mib", 2048, "MiB moved per stream run")
 	match := flag.String("match", "", `run only the HTTP cases whose "profile/target" matches this regexp, e.g. "trivial.*keep/rr, 1"`)
+	procs := flag.Int("procs", 0, "GOMAXPROCS of this process (the balancer's) only; 0 = the default")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (the balancer is the busy part) to this file")
 	flag.Parse()
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -176,7 +182,7 @@ func (c *child) stop() {
 
 func run(dur time.Duration, conns int, only string, streamMiB int, match *regexp.Regexp) error {
 	wrk, _ := exec.LookPath("wrk")
-	fmt.Printf("balancer bench: %d cores, %s per run, %d connections, load from ", cpus(), dur, conns)
+	fmt.Printf("balancer bench: %d cores, balancer GOMAXPROCS %d, %s per run, load from ", runtime.NumCPU(), runtime.GOMAXPROCS(0), dur)
 	if wrk != "" {
 		fmt.Println("wrk (1 thread)")
 	} else {
@@ -207,6 +213,7 @@ type target struct {
 	name      string
 	instances int
 	strategy  balance.Strategy // "" = straight to the instance
+	relay     bool             // a bare copy relay instead of the balancer
 }
 
 func httpBench(wrk string, dur time.Duration, conns int, match *regexp.Regexp) error {
@@ -224,26 +231,32 @@ func httpBench(wrk string, dur time.Duration, conns int, match *regexp.Regexp) e
 		children = append(children, c)
 	}
 	targets := []target{
-		{"direct, 1 instance", 1, ""},
-		{"balancer rr, 1 instance", 1, balance.RoundRobin},
-		{"balancer rr, 2 instances", 2, balance.RoundRobin},
-		{"balancer rr, 4 instances", 4, balance.RoundRobin},
-		{"balancer least-conn, 4", 4, balance.LeastConn},
+		{"direct, 1 instance", 1, "", false},
+		{"balancer rr, 1 instance", 1, balance.RoundRobin, false},
+		{"balancer rr, 2 instances", 2, balance.RoundRobin, false},
+		{"balancer rr, 4 instances", 4, balance.RoundRobin, false},
+		{"balancer least-conn, 4", 4, balance.LeastConn, false},
+		{"bare copy relay, 1 (no HTTP observation)", 1, "", true},
 	}
 	profiles := []struct {
 		name, path string
 		close, mib bool
+		conns      int // 0: the -c flag
 	}{
-		{"trivial handler, keep-alive", "/", false, false},
-		{"1 ms handler, keep-alive", "/sleep", false, false},
-		{"trivial handler, new connection per request", "/", true, false},
-		{"1 MiB responses, keep-alive", "/big", false, true},
+		{"trivial handler, keep-alive", "/", false, false, 0},
+		{"trivial handler, one connection (added latency, cores not saturated)", "/", false, false, 1},
+		{"1 ms handler, keep-alive", "/sleep", false, false, 0},
+		{"trivial handler, new connection per request", "/", true, false, 0},
+		{"1 MiB responses, keep-alive", "/big", false, true, 0},
 	}
 	for _, prof := range profiles {
-		if !slices.ContainsFunc(targets, func(tg target) bool { return tg.strategy != "" && match.MatchString(prof.name+"/"+tg.name) }) {
+		conns := cmp.Or(prof.conns, conns)
+		if !slices.ContainsFunc(targets, func(tg target) bool {
+			return (tg.strategy != "" || tg.relay) && match.MatchString(prof.name+"/"+tg.name)
+		}) {
 			continue
 		}
-		fmt.Printf("\n%s\n", prof.name)
+		fmt.Printf("\n%s, %d connections\n", prof.name, conns)
 		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 		if prof.mib {
 			fmt.Fprintln(tw, "target\tMiB/s\treq/s\tp50\tp99\tvs direct MiB/s\terrors\tbalancer CPU/req\t")
@@ -252,12 +265,21 @@ func httpBench(wrk string, dur time.Duration, conns int, match *regexp.Regexp) e
 		}
 		var direct result
 		for _, tg := range targets {
-			if tg.strategy != "" && !match.MatchString(prof.name+"/"+tg.name) {
+			measured := tg.strategy != "" || tg.relay
+			if measured && !match.MatchString(prof.name+"/"+tg.name) {
 				continue
 			}
 			addr := children[0].addr
 			var b *balance.Balancer
-			if tg.strategy != "" {
+			var relay net.Listener
+			switch {
+			case tg.relay:
+				var err error
+				if relay, err = copyRelay(addr); err != nil {
+					return err
+				}
+				addr = relay.Addr().String()
+			case tg.strategy != "":
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					return err
@@ -276,14 +298,17 @@ func httpBench(wrk string, dur time.Duration, conns int, match *regexp.Regexp) e
 			if b != nil {
 				b.Close()
 			}
+			if relay != nil {
+				relay.Close()
+			}
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", prof.name, tg.name, err)
 			}
-			if tg.strategy == "" {
+			if !measured {
 				direct = res
 			}
 			cpu := "-"
-			if res.cpuPerReq > 0 && tg.strategy != "" {
+			if res.cpuPerReq > 0 && measured {
 				cpu = fmt.Sprintf("%.1f µs", float64(res.cpuPerReq)/1e3)
 			}
 			if prof.mib {

@@ -864,3 +864,81 @@ func TestParseStrategy(t *testing.T) {
 		t.Errorf("ParseStrategy(socket): %v", err)
 	}
 }
+
+func TestLongBodiesEndWhereTheirLengthSays(t *testing.T) {
+	// Bodies of known length from spliceMin up are moved by the kernel: the
+	// message after one, pipelined in the same write, must still be seen.
+	const size = 3*spliceMin + 123
+	b := newBalancer(t, RoundRobin)
+	h := newHTTPInstance(t, "big", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Got", fmt.Sprint(n))
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		io.Copy(w, io.LimitReader(zeros{}, size))
+	})
+	b.Add(1, h.addr)
+	c, err := net.Dial("tcp", b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(guard))
+	go func() {
+		head := fmt.Sprintf("POST /1 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size)
+		c.Write([]byte(head + strings.Repeat("y", size) + "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n" + head + strings.Repeat("z", size)))
+	}()
+	br := bufio.NewReader(c)
+	for i, want := range []string{fmt.Sprint(size), "0", fmt.Sprint(size)} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i+1, err)
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		if err != nil || n != size || resp.Header.Get("X-Got") != want {
+			t.Fatalf("response %d: %d bytes (%v), instance got %s bytes, want %s", i+1, n, err, resp.Header.Get("X-Got"), want)
+		}
+	}
+	if s := stat(b, 1); s.Requests != 3 || s.Total != 1 {
+		t.Errorf("stats %+v: want 3 requests on 1 connection", s)
+	}
+	// The connection is still followed: drained, it moves at once.
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	if err := b.Drain(ctx, 1); err != nil {
+		t.Fatalf("Drain: %v", err)
+	}
+}
+
+func TestSpareConnectionMovesOnDrain(t *testing.T) {
+	// A client's spare connection (opened, nothing sent yet) does not hold
+	// a draining instance: it moves, and its first request is served by an
+	// instance in rotation.
+	dialled := make(chan int, 4)
+	b := newBalancer(t, RoundRobin, func(o *options) { o.onDial = func(id int) { dialled <- id } })
+	a, other := newHTTPInstance(t, "a", nil), newHTTPInstance(t, "other", nil)
+	b.Add(1, a.addr)
+	c, err := net.Dial("tcp", b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if id := within(t, dialled, "the connection to reach a"); id != 1 {
+		t.Fatalf("dialled %d", id)
+	}
+	b.Add(2, other.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	if err := b.Drain(ctx, 1); err != nil {
+		t.Fatalf("Drain with a spare connection open: %v", err)
+	}
+	c.SetDeadline(time.Now().Add(guard))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "other" || a.count() != 0 {
+		t.Fatalf("answer %q (a served %d): want the instance in rotation", body, a.count())
+	}
+}

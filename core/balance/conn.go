@@ -75,9 +75,6 @@ func (c *proxyConn) serve() {
 	defer b.forget(c)
 	defer c.client.Close()
 	c.cond.L = &c.mu
-	if tc, ok := c.client.(*net.TCPConn); ok {
-		_ = tc.SetKeepAliveConfig(b.opt.keepAlive)
-	}
 	l, err := c.dial()
 	if err != nil {
 		if b.ctx.Err() == nil {
