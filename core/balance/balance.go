@@ -347,6 +347,7 @@ func (b *Balancer) acceptLoop() {
 		}
 		delay = 0
 		c := &proxyConn{b: b, client: conn}
+		c.cond.L = &c.mu
 		b.mu.Lock()
 		if b.closed {
 			b.mu.Unlock()
@@ -475,6 +476,14 @@ func (b *Balancer) pickLocked(tried []*backend) *backend {
 		b.next = (bestAt + 1) % n
 	}
 	return best
+}
+
+// penalise puts be behind the others for a moment (it just closed a
+// connection before a byte passed).
+func (b *Balancer) penalise(be *backend) {
+	b.mu.Lock()
+	be.failedUntil = time.Now().Add(failPenalty)
+	b.mu.Unlock()
 }
 
 // release ends one connection to be.

@@ -942,3 +942,45 @@ func TestSpareConnectionMovesOnDrain(t *testing.T) {
 		t.Fatalf("answer %q (a served %d): want the instance in rotation", body, a.count())
 	}
 }
+
+func TestInstanceClosingAtOnceIsInvisible(t *testing.T) {
+	// An instance that accepts and closes at once (it is stopping: its
+	// backlog is dropped) before a byte passed is, for the client, like one
+	// that refuses: the connection moves to another instance.
+	released := make(chan int, 16)
+	b := newBalancer(t, RoundRobin, func(o *options) { o.onRelease = func(id int) { released <- id } })
+	dying := tcpServer(t, func(c net.Conn) {})
+	good := newHTTPInstance(t, "good", nil)
+	b.Add(1, dying)
+	b.Add(2, good.addr)
+	c, err := net.Dial("tcp", b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if id := within(t, released, "the closing instance to drop the connection"); id != 1 {
+		t.Fatalf("released %d", id)
+	}
+	c.SetDeadline(time.Now().Add(guard))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := io.ReadAll(resp.Body); string(body) != "good" {
+		t.Fatalf("answer %q", body)
+	}
+
+	// When every instance does it, the client is told (closed), not kept
+	// going round.
+	b.Remove(2)
+	c2, err := net.Dial("tcp", b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetReadDeadline(time.Now().Add(guard))
+	if n, err := c2.Read(make([]byte, 1)); n != 0 || isTimeout(err) {
+		t.Fatalf("read %d, %v: want the connection closed", n, err)
+	}
+}

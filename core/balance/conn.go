@@ -48,6 +48,8 @@ type proxyConn struct {
 	opaque    bool         // no longer following requests or responses: no boundary is known
 	keepAlive bool         // the last exchange lets the connection carry another
 	pending   []pendingReq // requests sent whose final response has not ended, oldest first
+
+	redials int // by the client side: moves after a lost leg
 }
 
 type pendingReq struct {
@@ -65,7 +67,15 @@ type leg struct {
 	// Under proxyConn.mu.
 	drainWanted bool // leave this instance at the next request boundary
 	detached    bool // left: its goroutine ends quietly, the client stays
+	lost        bool // the instance closed it before a byte passed: dial another
 }
+
+// maxRedials bounds how often one connection is moved to another instance
+// because the one it had closed before a byte passed: an instance that
+// closes every connection at once is then seen by the client.
+const maxRedials = 3
+
+var errLost = errors.New("every instance tried closed the connection before a byte passed")
 
 var errDetached = errors.New("leg detached")
 
@@ -74,7 +84,6 @@ func (c *proxyConn) serve() {
 	defer b.wg.Done()
 	defer b.forget(c)
 	defer c.client.Close()
-	c.cond.L = &c.mu
 	l, err := c.dial()
 	if err != nil {
 		if b.ctx.Err() == nil {
@@ -269,12 +278,18 @@ func (c *proxyConn) settle(m int32) int32 {
 }
 
 // moveIfDrained moves a connection on which no byte has passed either way
-// off a draining instance, to one in rotation.
+// to an instance in rotation when its instance is draining or has closed it.
 func (c *proxyConn) moveIfDrained(l *leg) (*leg, error) {
 	c.mu.Lock()
-	if c.mode.Load() != modeUnknown || c.leg != l || !l.drainWanted {
+	if c.mode.Load() != modeUnknown || c.leg != l || !l.drainWanted && !l.lost {
 		c.mu.Unlock()
 		return l, nil
+	}
+	if l.lost {
+		if c.redials++; c.redials > maxRedials {
+			c.mu.Unlock()
+			return nil, errLost
+		}
 	}
 	c.detachLocked(l)
 	c.mu.Unlock()
@@ -465,6 +480,16 @@ func (c *proxyConn) fromBackend(l *leg) {
 	}
 	if l.detached {
 		c.mu.Unlock()
+		return
+	}
+	if c.mode.Load() == modeUnknown && !c.aborted && !c.clientEOF.Load() && c.leg == l {
+		// The instance closed or reset the connection before a byte passed
+		// either way (it is stopping, say): as for a failed dial, the
+		// client never sees it. Its side moves the connection.
+		l.lost = true
+		_ = c.client.SetReadDeadline(time.Now())
+		c.mu.Unlock()
+		b.penalise(l.be)
 		return
 	}
 	if err == nil && c.boundaryLocked() && c.keepAlive && !c.clientEOF.Load() {
