@@ -244,6 +244,12 @@ func (c *proxyConn) fromClient(l *leg) error {
 			}
 		}
 	}
+	// The leg may have been lost between the client's bytes and settle;
+	// with the mode settled, no leg is lost that way any more.
+	l, merr := c.move(l, false)
+	if merr != nil {
+		return merr
+	}
 	// Mode is settled, so drain no longer touches the deadline: drop the
 	// ones above, keeping the half-close one if the instance has ended.
 	if c.serverEOF.Load() {
@@ -280,8 +286,14 @@ func (c *proxyConn) settle(m int32) int32 {
 // moveIfDrained moves a connection on which no byte has passed either way
 // to an instance in rotation when its instance is draining or has closed it.
 func (c *proxyConn) moveIfDrained(l *leg) (*leg, error) {
+	return c.move(l, true)
+}
+
+// move replaces l if it was lost (before a byte passed), or, with drained,
+// if its instance is draining and still no byte has passed.
+func (c *proxyConn) move(l *leg, drained bool) (*leg, error) {
 	c.mu.Lock()
-	if c.mode.Load() != modeUnknown || c.leg != l || !l.drainWanted && !l.lost {
+	if c.leg != l || !l.lost && !(drained && l.drainWanted && c.mode.Load() == modeUnknown) {
 		c.mu.Unlock()
 		return l, nil
 	}
