@@ -5,21 +5,34 @@
 // It is built so that restarts and rolling reloads lose no request:
 //
 //   - a dial that fails (an instance gone between two instants) is retried on
-//     another instance before anything reached the client;
+//     another instance before anything reached the client, and so is a
+//     connection the instance accepts and closes before a byte passed (its
+//     backlog dropped as it stops);
 //   - with no instance in rotation (a single instance restarting) a new
-//     connection waits, bounded by [WithWaitTimeout], instead of being reset;
+//     connection waits, bounded by [WithWaitTimeout], instead of being reset,
+//     and instances that refused are tried again meanwhile (an instance back
+//     on the same port is found without [Balancer.Add]);
 //   - [Balancer.Drain] takes an instance out of rotation and waits for its
 //     connections to end. Where the stream is HTTP/1.x, a keep-alive
 //     connection leaves the drained instance at the next request boundary
 //     (no request in flight): its next request goes to an instance in
-//     rotation, so clients that hold connections open do not pin the old
+//     rotation, so clients that hold connections open neither pin the old
 //     instance nor see it stop. The same happens when an instance closes an
-//     idle keep-alive connection (its idle timeout, or its shutdown).
+//     idle keep-alive connection (its idle timeout, or its shutdown). A
+//     connection on which nothing was sent yet moves at once. Other streams
+//     run to their end.
 //
-// Streams that look like HTTP/1.x are observed (request and response heads,
-// body framing) to count requests and measure latency per instance; other
-// streams are moved by the kernel (splice on Linux) and only counted as
-// connections.
+// Streams that look like HTTP/1.x (the client's first bytes are a request
+// line) are observed — request and response heads and body framing, never
+// changing a byte — to count requests and measure latency per instance;
+// bodies of known length from 64 KiB up are moved by the kernel. Other
+// streams (or HTTP after an Upgrade) are moved by the kernel (splice on
+// Linux) and only counted as connections.
+//
+// Dead peers: accepted connections keep the listener's TCP keep-alive (Go's
+// default for net.Listen: probes after 15 s idle, so a vanished client is
+// dropped within about 2.5 minutes); once one side has ended, the other may
+// stay idle for [WithHalfCloseTimeout] at most.
 package balance
 
 import (
