@@ -287,6 +287,35 @@ func writeRows(w io.Writer, v reflect.Value, o Options, blocks bool) error {
 
 // writeTable prints rows: aligned with a header on a terminal, tab-separated
 // without one when piped (like gh), so `velos list | cut -f2` works.
+// dropEmptyOptional removes the optional columns no row has a value in.
+func dropEmptyOptional(cols []field, rows [][]string) ([]field, [][]string) {
+	keep := make([]bool, len(cols))
+	for j, c := range cols {
+		keep[j] = !c.optional
+		for _, r := range rows {
+			keep[j] = keep[j] || r[j] != ""
+		}
+	}
+	var kc []field
+	for j, c := range cols {
+		if keep[j] {
+			kc = append(kc, c)
+		}
+	}
+	if len(kc) == len(cols) {
+		return cols, rows
+	}
+	kr := make([][]string, len(rows))
+	for i, r := range rows {
+		for j, cell := range r {
+			if keep[j] {
+				kr[i] = append(kr[i], cell)
+			}
+		}
+	}
+	return kc, kr
+}
+
 func writeTable(w io.Writer, v reflect.Value, o Options) error {
 	t := indirect(v.Type().Elem())
 	all := fieldsOf(t)
@@ -310,7 +339,7 @@ func writeTable(w io.Writer, v reflect.Value, o Options) error {
 		rows[i] = make([]string, len(cols))
 		for j, c := range cols {
 			if row.IsValid() {
-				if !applies(row, c.name) {
+				if !applies(row, c.name) || c.optional && row.FieldByIndex(c.index).IsZero() {
 					continue // blank: it does not apply to this row
 				}
 				s, ok := cellText(row.FieldByIndex(c.index), c.format, o)
@@ -321,6 +350,7 @@ func writeTable(w io.Writer, v reflect.Value, o Options) error {
 			}
 		}
 	}
+	cols, rows = dropEmptyOptional(cols, rows)
 	if !o.TTY {
 		for _, r := range rows {
 			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {

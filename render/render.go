@@ -3,7 +3,8 @@
 // token-minimal JSON for models. It is driven by struct tags, so a new tool
 // renders without new renderer code:
 //
-//	col:"HEADER"   the field is a column when its struct is a row of a table
+//	col:"HEADER"   the field is a column when its struct is a row of a table;
+//	               col:"HEADER,optional" only when some row has a value for it
 //	ai:"k"         the key in --ai output (default: the json name); ai:"-" leaves it out;
 //	               ai:"k,keep" keeps the value even when zero (an id of 0 is an id)
 //	fmt:"bytes"    int bytes → 45M;  fmt:"ms": int milliseconds → 2d, 3h, 5m, 12s;
@@ -130,15 +131,18 @@ func marshalCompact(x any) ([]byte, error) {
 
 // field is one exported struct field with its rendering tags.
 type field struct {
-	index  []int
-	name   string // json name
-	ai     string
-	col    string
-	format string
-	color  string
-	human  bool
-	keep   bool // emit in --ai even when zero
-	blocks bool // a list shown as key: value blocks, not a table
+	index []int
+	name  string // json name
+	ai    string
+	col   string
+	// optional: a column shown only when some row has a value for it
+	// (col:"REQ/S,optional"), such as figures only a cluster has.
+	optional bool
+	format   string
+	color    string
+	human    bool
+	keep     bool // emit in --ai even when zero
+	blocks   bool // a list shown as key: value blocks, not a table
 }
 
 func fieldsOf(t reflect.Type) []field {
@@ -162,7 +166,8 @@ func fieldsOf(t reflect.Type) []field {
 		if name == "" {
 			name = sf.Name
 		}
-		f := field{index: []int{i}, name: name, ai: name, col: sf.Tag.Get("col"),
+		col, colOpt, _ := strings.Cut(sf.Tag.Get("col"), ",")
+		f := field{index: []int{i}, name: name, ai: name, col: col, optional: colOpt == "optional",
 			format: sf.Tag.Get("fmt"), color: sf.Tag.Get("color"), human: sf.Tag.Get("human") != "-", blocks: sf.Tag.Get("human") == "blocks"}
 		if a, ok := sf.Tag.Lookup("ai"); ok {
 			key, opt, _ := strings.Cut(a, ",")

@@ -35,6 +35,8 @@ type ProcessDetail struct {
 	Listen  string `json:"listen,omitempty"`
 	Balance string `json:"balance,omitempty"`
 	Port    int    `json:"port,omitempty"`
+	// Balancer is what Velos's balancer saw of this instance.
+	Balancer *BalancerInfo `json:"balancer,omitempty"`
 	// Watch is what a change of restarts the process.
 	Watch []string `json:"watch,omitempty"`
 	// EventLoopLag is what a Node program's event loop was late by, over
@@ -43,6 +45,18 @@ type ProcessDetail struct {
 	History      []RestartEntry `json:"restart_history"`
 	OutLog       string         `json:"out_log"`
 	ErrLog       string         `json:"err_log"`
+}
+
+// BalancerInfo is one instance as Velos's balancer sees it: connections,
+// and for HTTP/1.x requests, their rate and latency (last 10 s).
+type BalancerInfo struct {
+	InRotation  bool    `json:"in_rotation"`
+	Active      int64   `json:"active_connections"`
+	Total       int64   `json:"total_connections"`
+	Requests    int64   `json:"requests,omitempty"`
+	RequestRate float64 `json:"requests_per_s,omitempty"`
+	LatencyP50  float64 `json:"latency_p50_ms,omitempty"`
+	LatencyP99  float64 `json:"latency_p99_ms,omitempty"`
 }
 
 // LagInfo is an event-loop delay: median, 99th percentile and maximum.
@@ -93,6 +107,11 @@ var Describe = &tool.Def[DescribeIn, DescribeOut]{
 				ErrLog: filepath.Join(d.Home, "logs", in.LogName()+"-err.log")}
 			if d.Cron != nil {
 				det.NextCron, _ = d.Cron.Next(in.Name)
+			}
+			if s, ok := backendStats(d, in); ok {
+				ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+				det.Balancer = &BalancerInfo{InRotation: s.InRotation, Active: s.Active, Total: s.Total,
+					Requests: s.Requests, RequestRate: s.RequestRate, LatencyP50: ms(s.LatencyP50), LatencyP99: ms(s.LatencyP99)}
 			}
 			for _, r := range in.History {
 				det.History = append(det.History, RestartEntry(r))

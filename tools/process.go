@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/velos-pm/velos/core/balance"
 	"github.com/velos-pm/velos/core/metrics"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/render"
@@ -25,8 +26,28 @@ type ProcessInfo struct {
 	Memory   int64   `json:"memory" col:"MEM" ai:"mem" fmt:"bytes"`
 	UptimeMS int64   `json:"uptime_ms" col:"UPTIME" ai:"up" fmt:"ms"`
 	Restarts int     `json:"restarts" col:"↺" ai:"rs"`
+	// Conns and ReqRate: a cluster instance behind Velos's balancer, its
+	// open connections and requests per second (HTTP/1.x, last 10 s).
+	Conns   int64   `json:"conns,omitempty" col:"CONNS,optional" ai:"conn"`
+	ReqRate float64 `json:"req_per_s,omitempty" col:"REQ/S,optional" ai:"rps"`
+	// LagMS is a Node program's event-loop lag (p99 over 5 s), in ms.
+	LagMS float64 `json:"lag_ms,omitempty" col:"LAG ms,optional" ai:"lag"`
 	// Reason says why the process is errored or stopped, when it is.
 	Reason string `json:"reason,omitempty" col:"REASON"`
+}
+
+// backendStats is what Velos's balancer knows of one instance's run.
+func backendStats(d *tool.Deps, in supervisor.Info) (balance.Backend, bool) {
+	b, ok := d.Procs.Share(in.Name).(*balance.Balancer)
+	if !ok || in.Run == 0 {
+		return balance.Backend{}, false
+	}
+	for _, s := range b.Stats() {
+		if s.ID == in.Run {
+			return s, true
+		}
+	}
+	return balance.Backend{}, false
 }
 
 // Applies implements [render.Applier]: a process that is not running has no
@@ -54,6 +75,12 @@ func processInfo(d *tool.Deps, in supervisor.Info, now time.Time) ProcessInfo {
 	if in.Status == supervisor.Waiting && p.Reason == "" && in.LastExit != nil && !in.NextStart.IsZero() {
 		// Why it is not running, and until when.
 		p.Reason = fmt.Sprintf("%s; restart in %s", in.LastExit, render.Duration(max(in.NextStart.Sub(now), time.Second)))
+	}
+	if s, ok := backendStats(d, in); ok {
+		p.Conns, p.ReqRate = s.Active, s.RequestRate
+	}
+	if in.Lag != nil && in.PID != 0 {
+		p.LagMS = float64(in.Lag.P99.Microseconds()) / 1000
 	}
 	if d.Metrics != nil && in.PID != 0 {
 		if s, ok := d.Metrics.Latest(MetricKey(in.ID)); ok && s.Alive && s.PID == in.PID {

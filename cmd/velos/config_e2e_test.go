@@ -23,12 +23,15 @@ import (
 )
 
 // envApp is a stand-in api.js: each copy writes its environment to
-// env-<instance>.json in its cwd, then idles. It opens no port, so any
-// number of copies can run (cluster mode, sharing one port, is not built).
+// node_modules/env-<instance>.json in its cwd, then serves its PORT (the
+// copies of a cluster share it) or, without one, idles.
 const envApp = `const fs = require("fs");
 const e = process.env;
-fs.writeFileSync("env-" + e.VELOS_INSTANCE + ".json.tmp", JSON.stringify({PORT: e.PORT, NODE_ENV: e.NODE_ENV, FOO: e.FOO, pid: process.pid}));
-fs.renameSync("env-" + e.VELOS_INSTANCE + ".json.tmp", "env-" + e.VELOS_INSTANCE + ".json");
+// Into node_modules, which a watch ignores: its own writes must not restart it.
+fs.mkdirSync("node_modules", {recursive: true});
+const out = "node_modules/env-" + e.VELOS_INSTANCE + ".json";
+fs.writeFileSync(out + ".tmp", JSON.stringify({PORT: e.PORT, NODE_ENV: e.NODE_ENV, FOO: e.FOO, pid: process.pid}));
+fs.renameSync(out + ".tmp", out);
 if (e.PORT) require("http").createServer((q, s) => s.end("pid " + process.pid + "\n")).listen(Number(e.PORT));
 else setInterval(() => {}, 1000);
 `
@@ -81,7 +84,7 @@ func readEnv(t *testing.T, dir string, instance, notPID int) childEnv {
 	t.Helper()
 	var ce childEnv
 	waitFor(t, fmt.Sprintf("env-%d.json from a new child", instance), 10*time.Second, func() bool {
-		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("env-%d.json", instance)))
+		b, err := os.ReadFile(filepath.Join(dir, "node_modules", fmt.Sprintf("env-%d.json", instance)))
 		return err == nil && json.Unmarshal(b, &ce) == nil && ce.PID != notPID
 	})
 	return ce

@@ -17,6 +17,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/velos-pm/velos/core/balance"
 	"github.com/velos-pm/velos/core/daemon"
 	"github.com/velos-pm/velos/core/logs"
 	"github.com/velos-pm/velos/core/metrics"
@@ -112,7 +113,10 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 			log.Warn("otel", "err", err)
 		}
 	}()
-	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, RunDir: home.Run(), OnEvent: func(e supervisor.Event) {
+	newBalancer := func(ln net.Listener, strategy string) supervisor.Balancer {
+		return balance.New(ln, balance.Strategy(strategy), log)
+	}
+	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, RunDir: home.Run(), Balancer: newBalancer, OnEvent: func(e supervisor.Event) {
 		tracer.OnEvent(e)
 		cfg.onEvent(e)
 	}})

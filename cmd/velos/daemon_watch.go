@@ -37,7 +37,8 @@ type watcher struct {
 // change that comes right after each of three restarts the watch caused.
 type loopGuard struct {
 	doneAt time.Time // when the last watch restart finished
-	streak int       // changes in a row that came right after one
+	last   []string  // what changed then
+	streak int       // changes in a row of the same files, each right after a restart
 	extra  []string  // paths found written by the program itself, now ignored
 }
 
@@ -112,11 +113,15 @@ func (w *watcher) changed(name string, paths []string) {
 		w.guards[name] = g
 	}
 	var spec supervisor.Spec
-	var ids []int // what a change restarts: not what was stopped on purpose
+	var ids []int // what a change restarts
 	for _, in := range w.procs().List() {
 		if in.Name == name {
 			spec = in.Spec
-			if in.Status != supervisor.Stopped && in.Status != supervisor.Stopping {
+			// Not what was stopped on purpose, nor what is starting (it runs
+			// the new files already, and its own first writes land now).
+			switch in.Status {
+			case supervisor.Stopped, supervisor.Stopping, supervisor.Launching:
+			default:
 				ids = append(ids, in.ID)
 			}
 		}
@@ -126,11 +131,12 @@ func (w *watcher) changed(name string, paths []string) {
 		return
 	}
 	quiet := max(spec.WatchDebounce, watch.DefaultDebounce)
-	if !g.doneAt.IsZero() && time.Since(g.doneAt) < quiet+loopWindow {
+	if !g.doneAt.IsZero() && time.Since(g.doneAt) < quiet+loopWindow && overlap(g.last, paths) {
 		g.streak++
 	} else {
 		g.streak = 0
 	}
+	g.last = paths
 	if g.streak >= loopStreak-1 {
 		// The program writes these itself at each start: stop restarting on
 		// them, and say how to keep it so.
@@ -153,7 +159,7 @@ func (w *watcher) changed(name string, paths []string) {
 		cause += supervisor.Cause(fmt.Sprintf(" (+%d)", len(paths)-1))
 	}
 	for _, id := range ids {
-		if _, err := w.procs().Reload(w.ctx, strconv.Itoa(id), nil, cause, nil); err != nil {
+		if _, err := w.procs().ReloadRunning(w.ctx, strconv.Itoa(id), cause); err != nil {
 			w.log.Warn("watch reload", "name", name, "id", id, "err", err)
 			break
 		}
@@ -161,6 +167,16 @@ func (w *watcher) changed(name string, paths []string) {
 	w.mu.Lock()
 	g.doneAt = time.Now()
 	w.mu.Unlock()
+}
+
+// overlap reports whether a and b (sorted) share a path.
+func overlap(a, b []string) bool {
+	for _, p := range a {
+		if _, ok := slices.BinarySearch(b, p); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // shortPath is p relative to dir when inside it.

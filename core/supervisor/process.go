@@ -76,6 +76,8 @@ type Info struct {
 	Port    int
 	// Lag is the event-loop lag a Node program reported, nil otherwise.
 	Lag *Lag
+	// Run numbers the current run in the Manager: the balancer's id for it.
+	Run int
 }
 
 // Lag is a Node program's event-loop delay over the last report interval.
@@ -144,7 +146,7 @@ func (p *Process) info() Info {
 		in.Listen, in.Balance = p.share.addr, p.share.balance
 	}
 	if r := p.cur; r != nil {
-		in.PID, in.Port, in.Notice = r.pid, r.port, r.notice
+		in.PID, in.Port, in.Notice, in.Run = r.pid, r.port, r.notice, r.seq
 		if r.lag != nil {
 			l := *r.lag
 			in.Lag = &l

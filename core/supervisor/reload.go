@@ -24,6 +24,17 @@ type Progress func(in Info, step string)
 // (no port held by Velos and no readiness to wait for), is restarted
 // instead: stop, then start.
 func (m *Manager) Reload(ctx context.Context, target string, spec *Spec, cause Cause, progress Progress) ([]Info, error) {
+	return m.reloadTarget(ctx, target, spec, cause, progress, false)
+}
+
+// ReloadRunning is [Manager.Reload] of what runs: instances stopped on
+// purpose (or being stopped) are left alone. It is what a watched file
+// change does.
+func (m *Manager) ReloadRunning(ctx context.Context, target string, cause Cause) ([]Info, error) {
+	return m.reloadTarget(ctx, target, nil, cause, nil, true)
+}
+
+func (m *Manager) reloadTarget(ctx context.Context, target string, spec *Spec, cause Cause, progress Progress, running bool) ([]Info, error) {
 	if spec != nil {
 		s := spec.WithDefaults()
 		if err := s.Validate(); err != nil {
@@ -61,6 +72,9 @@ func (m *Manager) Reload(ctx context.Context, target string, spec *Spec, cause C
 			defer p.op.Unlock()
 			if p.deleted {
 				return fmt.Errorf("reload %s: %w (deleted meanwhile)", p.info().Name, ErrUnknown)
+			}
+			if st := p.info().Status; running && (st == Stopped || st == Stopping) {
+				return nil
 			}
 			return p.reload(ctx, spec, cause, func(in Info, step string) {
 				progress(in, fmt.Sprintf("%d/%d %s", i+1, len(ps), step))

@@ -153,6 +153,12 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 			}
 		}
 	}
+	if r.port == 0 {
+		// Without a port of Velos's, $PORT in a probe is the program's own.
+		if n, err := strconv.Atoi(spec.Env["PORT"]); err == nil {
+			r.port = n
+		}
+	}
 	expand := func(s string) string {
 		return strings.NewReplacer("${PORT}", strconv.Itoa(r.port), "$PORT", strconv.Itoa(r.port)).Replace(s)
 	}

@@ -2,9 +2,11 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,49 +15,72 @@ import (
 // PM2Version is the PM2 the tests compare against (bench/pm2.sh uses it too).
 const PM2Version = "7"
 
-var (
-	pm2Once sync.Once
-	pm2Bin  string
-	pm2Err  string
-)
-
 // PM2 returns the path of a real pm2 from the npm registry, installed once
 // into the user's cache folder (velos-test/pm2) and reused by later runs.
-// Without node and npm, or when the install fails, the test is skipped with
-// the reason.
 func PM2(t testing.TB) string {
 	t.Helper()
-	pm2Once.Do(func() {
-		if _, err := exec.LookPath("node"); err != nil {
-			pm2Err = "node is not installed: PM2 cannot run"
-			return
-		}
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			pm2Err = "no cache folder for PM2: " + err.Error()
-			return
-		}
-		dir := filepath.Join(cache, "velos-test", "pm2")
-		bin := filepath.Join(dir, "node_modules", ".bin", "pm2")
-		if _, err := os.Stat(bin); err == nil {
-			pm2Bin = bin
-			return
-		}
-		if _, err := exec.LookPath("npm"); err != nil {
-			pm2Err = "npm is not installed: PM2 cannot be installed"
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "npm", "install", "--prefix", dir, "pm2@"+PM2Version, "--no-audit", "--no-fund").CombinedOutput()
-		if err != nil {
-			pm2Err = "npm install pm2 failed: " + err.Error() + "\n" + string(out)
-			return
-		}
-		pm2Bin = bin
-	})
-	if pm2Bin == "" {
-		t.Skip(pm2Err)
+	return filepath.Join(NPM(t, "pm2", "pm2@"+PM2Version), ".bin", "pm2")
+}
+
+var (
+	npmMu   sync.Mutex
+	npmDirs = map[string]npmResult{}
+)
+
+type npmResult struct {
+	dir string
+	err error
+	why string // a reason to skip: node or npm missing
+}
+
+// NPM installs pkgs (name@version each) from the npm registry into the
+// user's cache folder (velos-test/NAME), once per test process and reused
+// by later runs, and returns that node_modules folder. Without node or npm
+// the test is skipped with the reason; a failed install fails it.
+func NPM(t testing.TB, name string, pkgs ...string) string {
+	t.Helper()
+	npmMu.Lock()
+	defer npmMu.Unlock()
+	key := name + " " + strings.Join(pkgs, " ")
+	r, done := npmDirs[key]
+	if !done {
+		r = npmInstall(name, pkgs)
+		npmDirs[key] = r
 	}
-	return pm2Bin
+	switch {
+	case r.why != "":
+		t.Skip(r.why)
+	case r.err != nil:
+		t.Fatal(r.err)
+	}
+	return r.dir
+}
+
+func npmInstall(name string, pkgs []string) npmResult {
+	for _, bin := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return npmResult{why: bin + " is not installed: cannot install " + strings.Join(pkgs, " ")}
+		}
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return npmResult{err: fmt.Errorf("no cache folder for npm packages: %w", err)}
+	}
+	dir := filepath.Join(cache, "velos-test", name)
+	mods := filepath.Join(dir, "node_modules")
+	// The set installed is recorded: a changed version list installs again.
+	stamp := filepath.Join(dir, "installed")
+	if b, err := os.ReadFile(stamp); err == nil && string(b) == strings.Join(pkgs, "\n") {
+		return npmResult{dir: mods}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	args := append([]string{"install", "--prefix", dir, "--no-audit", "--no-fund", "--no-save"}, pkgs...)
+	if out, err := exec.CommandContext(ctx, "npm", args...).CombinedOutput(); err != nil {
+		return npmResult{err: fmt.Errorf("npm install %s: %w\n%s", strings.Join(pkgs, " "), err, out)}
+	}
+	if err := os.WriteFile(stamp, []byte(strings.Join(pkgs, "\n")), 0o644); err != nil {
+		return npmResult{err: err}
+	}
+	return npmResult{dir: mods}
 }

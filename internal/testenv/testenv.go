@@ -164,6 +164,17 @@ func (e *Env) MustRun(args ...string) string {
 	return r.Stdout
 }
 
+// MustRunIn is RunIn that fails the test on a non-zero exit.
+func (e *Env) MustRunIn(dir string, args ...string) string {
+	e.T.Helper()
+	r := e.RunIn(dir, args...)
+	if r.Code != 0 {
+		log, _ := os.ReadFile(filepath.Join(e.Home, "daemon.log"))
+		e.T.Fatalf("velos %s: exit %d\nstdout: %s\nstderr: %s\ndaemon.log:\n%s", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr, tail(string(log), 30))
+	}
+	return r.Stdout
+}
+
 // Connect opens an MCP session on the daemon socket, starting the daemon
 // first through the CLI (as a user's first command would).
 func (e *Env) Connect(opts *mcp.ClientSessionOptions) *mcp.ClientSession {
