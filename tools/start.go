@@ -57,7 +57,10 @@ var Start = &tool.Def[StartIn, ProcessesOut]{
 			in.Cwd = filepath.Join(cwd, in.Cwd)
 		}
 		if in.Script != "" && !filepath.IsAbs(in.Script) {
-			if _, err := os.Stat(filepath.Join(cwd, in.Script)); err == nil || strings.ContainsRune(in.Script, '/') {
+			// A file named relative to the user's folder; a shell line (which
+			// may hold paths, "echo x > /tmp/f") is left as written.
+			_, err := os.Stat(filepath.Join(cwd, in.Script))
+			if err == nil || strings.ContainsRune(in.Script, '/') && !config.IsShellLine(in.Script) {
 				in.Script = filepath.Join(cwd, in.Script)
 			}
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +63,44 @@ func TestAnyProgram(t *testing.T) {
 		if p.Status != "online" {
 			t.Errorf("%s is %s", p.Name, p.Status)
 		}
+	}
+}
+
+// TestUserAndGroup: a process runs as the user and group it names (the
+// daemon runs as root), with that user's HOME; it can still say READY=1 and
+// share a port, which live in the daemon's private folder.
+func TestUserAndGroup(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("running as another user needs root; this test runs as uid", os.Geteuid())
+	}
+	e := testenv.New(t)
+	app := testenv.TestApp(t)
+	// The test app's folder must be readable by nobody.
+	if err := os.Chmod(filepath.Dir(app), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	e.MustRun("start", app, "--name", "u", "--user", "nobody", "--group", "nogroup", "--wait-ready",
+		"--listen", port, "--balance", "socket", "--", "-serve", "fds", "-ready-after", "0s")
+	p := find(list(t, e), "u")
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(status), "\nUid:\t65534\t") || !strings.Contains(string(status), "\nGid:\t65534\t") {
+		t.Fatalf("not running as nobody:nogroup:\n%s", status)
+	}
+	environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.PID))
+	if !strings.Contains(string(environ), "HOME=/nonexistent\x00") || !strings.Contains(string(environ), "USER=nobody\x00") {
+		t.Errorf("nobody's HOME and USER not set: %q", environ)
+	}
+	if _, err := answeredBy("http://127.0.0.1:" + port + "/"); err != nil {
+		t.Fatalf("serving as nobody: %v", err)
+	}
+	// A user that does not exist is a clear error, and nothing runs.
+	r := e.Run("start", "sleep", "--name", "ghost", "--user", "no-such-user-velos", "--", "300")
+	if r.Code == 0 || !strings.Contains(r.Stderr, `user "no-such-user-velos"`) {
+		t.Fatalf("unknown user: %+v", r)
 	}
 }

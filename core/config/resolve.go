@@ -300,7 +300,7 @@ func command(p Process, name, baseDir string) (argv []string, msg, key string) {
 		return append([]string{path}, p.Args...), "", ""
 	}
 
-	if isShellLine(p.Script) {
+	if IsShellLine(p.Script) {
 		if interp != "" && interp != "none" {
 			return nil, fmt.Sprintf("%s: no such file (a shell line cannot have an interpreter)", path), "script"
 		}
@@ -342,9 +342,9 @@ func executable(st os.FileInfo) bool {
 	return st.Mode().Perm()&0o111 != 0
 }
 
-// isShellLine tells a shell command line ("npm run dev", "a | b") from a
+// IsShellLine tells a shell command line ("npm run dev", "a | b") from a
 // path or a bare command name.
-func isShellLine(s string) bool {
+func IsShellLine(s string) bool {
 	return strings.ContainsAny(strings.TrimSpace(s), " \t\n|&;<>()$`\\\"'*?~")
 }
 

@@ -13,7 +13,9 @@ const socketSharing = false
 
 var errNoChannels = errors.New("not supported on this system")
 
-func (m *Manager) notifySocket(int) (net.PacketConn, string, error) { return nil, "", errNoChannels }
+func (m *Manager) notifySocket(int, bool) (net.PacketConn, string, error) {
+	return nil, "", errNoChannels
+}
 
 func ipcPair() (*os.File, *os.File, error) { return nil, nil, errNoChannels }
 

@@ -19,13 +19,17 @@ const socketSharing = true
 // notifySocket opens a unix datagram socket for one run's sd_notify
 // messages, in the run folder (private to the daemon's user), or in the
 // abstract namespace, under a random name, when the path would be too long.
-func (m *Manager) notifySocket(seq int) (net.PacketConn, string, error) {
+//
+// With abstract (a child that runs as another user, who cannot reach the
+// private folder), it is always in the abstract namespace, and only
+// datagrams from the child's process group are taken (see readNotify).
+func (m *Manager) notifySocket(seq int, abstract bool) (net.PacketConn, string, error) {
 	dir, err := m.runFolder()
 	if err != nil {
 		return nil, "", err
 	}
 	path := filepath.Join(dir, "n"+strconv.Itoa(seq)+".sock")
-	if len(path) >= 100 {
+	if len(path) >= 100 || abstract {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		path = "@velos-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
@@ -35,6 +39,12 @@ func (m *Manager) notifySocket(seq int) (net.PacketConn, string, error) {
 	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
 		return nil, "", fmt.Errorf("notify socket %s: %w", path, err)
+	}
+	if path[0] == '@' {
+		if err := passCredentials(c); err != nil {
+			c.Close()
+			return nil, "", fmt.Errorf("notify socket %s: %w", path, err)
+		}
 	}
 	return unlinkOnClose{c, path}, path, nil
 }

@@ -93,6 +93,11 @@ type Manager struct {
 	preOnce sync.Once
 	preload string
 	preErr  error
+	// The preload for children of other users.
+	pubOnce    sync.Once
+	pubDir     string
+	pubPreload string
+	pubErr     error
 
 	mu       sync.Mutex
 	procs    []*Process // by id
@@ -146,7 +151,26 @@ func (m *Manager) runFolder() (string, error) {
 }
 
 // nodePreload returns the path of the Node preload, written on first use.
-func (m *Manager) nodePreload() (string, error) {
+// With public, it is a copy any user can read (for a child that runs as
+// another user, who cannot enter the daemon's private run folder): in a
+// folder of its own under the system's temporary folder, removed at
+// Shutdown.
+func (m *Manager) nodePreload(public bool) (string, error) {
+	if public {
+		m.pubOnce.Do(func() {
+			dir, err := os.MkdirTemp("", "velos-node-")
+			if err == nil {
+				m.pubDir = dir
+				err = os.Chmod(dir, 0o755)
+			}
+			if err != nil {
+				m.pubErr = fmt.Errorf("node preload: %w", err)
+				return
+			}
+			m.pubPreload, m.pubErr = cluster.WritePreload(dir)
+		})
+		return m.pubPreload, m.pubErr
+	}
 	m.preOnce.Do(func() {
 		dir, err := m.runFolder()
 		if err != nil {
@@ -506,6 +530,9 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	m.wg.Wait()
 	if m.tempDir {
 		os.RemoveAll(m.runDir)
+	}
+	if m.pubDir != "" {
+		os.RemoveAll(m.pubDir)
 	}
 	return err
 }

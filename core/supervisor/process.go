@@ -123,6 +123,7 @@ type Process struct {
 	// the next EventStarted.
 	startCause string
 	stopping   bool          // a stop was asked for: the loop must not restart
+	everReady  bool          // a run has been ready since the last launch
 	wake       chan struct{} // closed to cut a backoff wait short
 	done       chan struct{} // closed when the supervision loop has ended
 	changed    chan struct{} // closed and renewed at every status change
@@ -187,7 +188,7 @@ func (p *Process) recordRestart(cause string) {
 // holds no lock.
 func (p *Process) launch(keep *share) error {
 	p.mu.Lock()
-	p.stopping = false
+	p.stopping, p.everReady = false, false
 	p.done = make(chan struct{})
 	p.wake = make(chan struct{})
 	p.swapped = make(chan struct{})
@@ -357,7 +358,11 @@ func (p *Process) awaitStarted(ctx context.Context, deadline time.Time) error {
 		if p.lastExit != before && p.lastExit != nil {
 			failed = p.lastExit.Reason // not ready in time, or a watchdog
 		}
+		ready := p.everReady
 		p.mu.Unlock()
+		if ready {
+			return nil // what happens after it was ready is not the start's
+		}
 		if failed != "" && st != Online {
 			return fmt.Errorf("start %s: %s", name, failed)
 		}

@@ -236,13 +236,28 @@ func (r *run) notified(msg string) {
 	}
 }
 
-// readNotify reads the run's NOTIFY_SOCKET until it is closed.
-func (r *run) readNotify(c net.PacketConn) {
+// readNotify reads the run's NOTIFY_SOCKET until it is closed. On an
+// abstract socket, which anyone may send to, a datagram counts only when
+// its sender is in the run's process group.
+func (r *run) readNotify(c net.PacketConn, abstract bool) {
 	buf := make([]byte, 4096)
+	oob := make([]byte, 256)
+	uc, _ := c.(interface {
+		ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error)
+	})
 	for {
-		n, _, err := c.ReadFrom(buf)
+		var n, oobn int
+		var err error
+		if uc != nil {
+			n, oobn, _, _, err = uc.ReadMsgUnix(buf, oob)
+		} else {
+			n, _, err = c.ReadFrom(buf)
+		}
 		if err != nil {
 			return
+		}
+		if abstract && !r.fromGroup(oob[:oobn]) {
+			continue
 		}
 		r.notified(string(buf[:n]))
 	}

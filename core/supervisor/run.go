@@ -102,6 +102,10 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	sh := p.share
 	p.mu.Unlock()
 
+	id, err := identityFor(spec)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
 	argv := append([]string{path}, spec.Command[1:]...)
 	env := p.environ(spec)
 	var files []*os.File   // the child's fds from 3 on
@@ -174,7 +178,7 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	probes.notify = spec.WaitReady
 
 	if isNode(spec.Command[0]) && spec.Env["VELOS_NODE_PRELOAD"] != "0" {
-		if pre, err := p.m.nodePreload(); err == nil {
+		if pre, err := p.m.nodePreload(id != nil); err == nil {
 			argv = append([]string{argv[0], "-r", pre}, argv[1:]...)
 			env = append(env, "VELOS_STOP_SIGNAL="+killSignalName(spec))
 		} else if sh != nil && sh.balance == BalanceSocket {
@@ -197,10 +201,10 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 			env = append(env, "VELOS_LEARN=1")
 		}
 	}
-	if conn, sock, err := p.m.notifySocket(r.seq); err == nil {
+	if conn, sock, err := p.m.notifySocket(r.seq, id != nil); err == nil {
 		mine = append(mine, conn)
 		env = append(env, "NOTIFY_SOCKET="+sock)
-		go r.readNotify(conn)
+		go r.readNotify(conn, sock[0] == '@')
 	} else if spec.WaitReady || spec.Watchdog > 0 {
 		return fail(fmt.Errorf("notify socket: %w", err))
 	}
@@ -222,6 +226,7 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	cmd.Env = env
 	cmd.ExtraFiles = files
 	setProcessGroup(cmd)
+	id.apply(cmd)
 
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -333,8 +338,13 @@ func (p *Process) markReady(r *run) {
 	}
 	r.isReady = true
 	close(r.ready)
-	if p.cur == r && p.status == Launching {
-		p.setStatus(Online)
+	if p.cur == r {
+		p.everReady = true
+		if p.status == Launching {
+			p.setStatus(Online)
+		} else {
+			p.changedLocked()
+		}
 	}
 	sh, stopping, name := p.share, p.stopping, p.spec.Name
 	p.mu.Unlock()
