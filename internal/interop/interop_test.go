@@ -60,11 +60,11 @@ func script(t *testing.T) string {
 
 // report is what client.mjs prints.
 type report struct {
-	ProtocolVersion   string   `json:"protocolVersion"`
-	Capabilities      []string `json:"capabilities"`
-	Tools             []string `json:"tools"`
-	SchemaErrors      []string `json:"schemaErrors"`
-	Calls             map[string]struct {
+	ProtocolVersion string   `json:"protocolVersion"`
+	Capabilities    []string `json:"capabilities"`
+	Tools           []string `json:"tools"`
+	SchemaErrors    []string `json:"schemaErrors"`
+	Calls           map[string]struct {
 		Text       string          `json:"text"`
 		Structured json.RawMessage `json:"structured"`
 	} `json:"calls"`
