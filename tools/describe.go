@@ -12,7 +12,7 @@ import (
 
 // DescribeIn names one process.
 type DescribeIn struct {
-	Target string `json:"target" arg:"" help:"Process name or numeric id."`
+	Target string `json:"target" arg:"" brief:"name or id" help:"Process name or numeric id."`
 }
 
 // ProcessDetail is everything about one process.

@@ -10,7 +10,7 @@ import (
 
 // FlushIn names whose logs to empty.
 type FlushIn struct {
-	Target string `json:"target,omitempty" arg:"" optional:"" help:"Process name, numeric id, or all (the default)."`
+	Target string `json:"target,omitempty" arg:"" optional:"" brief:"name, id or all (default)" help:"Process name, numeric id, or all (the default)."`
 }
 
 // FlushOut names the logs emptied.

@@ -21,9 +21,9 @@ import (
 // RangeIn is a time range over a process's logs. Times are as
 // [logs.ParseTime] reads them.
 type RangeIn struct {
-	Since string `json:"since,omitempty" help:"Start of the range (inclusive): a time (2024-01-15 10:00, RFC 3339) or a duration before now (30m, 2h, 1d)."`
-	Until string `json:"until,omitempty" help:"End of the range (exclusive): a time or a duration before now."`
-	Last  string `json:"last,omitempty" help:"The last DURATION (15m, 1h, 1d): the same as since=DURATION."`
+	Since string `json:"since,omitempty" brief:"RFC 3339 time or age, e.g. 2h" help:"Start of the range (inclusive): a time (2024-01-15 10:00, RFC 3339) or a duration before now (30m, 2h, 1d)."`
+	Until string `json:"until,omitempty" brief:"as since" help:"End of the range (exclusive): a time or a duration before now."`
+	Last  string `json:"last,omitempty" brief:"age, as since" help:"The last DURATION (15m, 1h, 1d): the same as since=DURATION."`
 }
 
 // bounds parses the range relative to now.
