@@ -61,6 +61,7 @@ func script(t *testing.T) string {
 // report is what client.mjs prints.
 type report struct {
 	ProtocolVersion string   `json:"protocolVersion"`
+	ResultChecked   int      `json:"resultChecked"`
 	Capabilities    []string `json:"capabilities"`
 	Tools           []string `json:"tools"`
 	SchemaErrors    []string `json:"schemaErrors"`
@@ -157,7 +158,7 @@ func TestTypeScriptSDK(t *testing.T) {
 				}
 				t.Run(label, func(t *testing.T) {
 					t.Parallel() // one daemon, one process name per version
-					args := append([]string{"node", js, "--name", name}, target...)
+					args := append([]string{"node", js, "--name", name, "--schemas", filepath.Join(testenv.Root(), "schemas")}, target...)
 					if v != "" {
 						args = append(args, "--protocol", v)
 					}
@@ -191,6 +192,9 @@ func checkReport(t *testing.T, e *testenv.Env, r report, version, name string) {
 		if _, ok := r.Calls[tool]; !ok {
 			t.Errorf("no %s call in the report", tool)
 		}
+	}
+	if r.ResultChecked != len(r.Calls) {
+		t.Errorf("%d of %d structured results checked against schemas/<tool>.json", r.ResultChecked, len(r.Calls))
 	}
 	var started, stopped struct {
 		Processes []struct{ Name, Status string }

@@ -6,11 +6,14 @@
 //   node client.mjs --http URL --token-file PATH
 //   [--protocol VERSION]  ask for this protocol version instead of the SDK's latest
 //   [--name NAME]         the process to start (default interop)
+//   [--schemas DIR]       the repository's schemas/: each structuredContent is
+//                         also checked against its tool's whole resultSchema
 //
 // It fails (exit 1, the reason on stderr) on the first thing a real client
 // would trip over, and prints on stdout one JSON report of what it saw for the
 // Go test to check against the registry.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -26,6 +29,7 @@ const { values: opt } = parseArgs({
     'token-file': { type: 'string' },
     protocol: { type: 'string' },
     name: { type: 'string', default: 'interop' },
+    schemas: { type: 'string' },
   },
 });
 
@@ -153,6 +157,16 @@ async function main() {
     if (res.structuredContent === undefined) fail(`${tool}: no structuredContent`);
     if (!v(res.structuredContent)) {
       fail(`${tool}: structuredContent does not match its outputSchema: ${ajv.errorsText(v.errors)}`);
+    }
+    // tools/list carries the top level of each output; schemas/<tool>.json
+    // has every level (resultSchema): the structured content must meet both.
+    if (opt.schemas) {
+      const file = JSON.parse(readFileSync(join(opt.schemas, `${tool}.json`), 'utf8'));
+      const full = ajv.compile(file.resultSchema);
+      if (!full(res.structuredContent)) {
+        fail(`${tool}: structuredContent does not match schemas/${tool}.json resultSchema: ${ajv.errorsText(full.errors)}`);
+      }
+      report.resultChecked = (report.resultChecked ?? 0) + 1;
     }
     report.calls[tool] = { text: out, structured: res.structuredContent };
     return res;
