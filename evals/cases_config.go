@@ -23,7 +23,7 @@ var configCases = []Case{
 	{Tool: "config_set", Setup: []Call{start("web")}, Args: map[string]any{"name": "web", "key": "max_memory", "value": "512M"},
 		Budget: 30, ListBudget: 200, Facts: []string{`"max_memory"`, `"512M"`, `"applied"`}},
 	{Tool: "config_export", Args: map[string]any{"target": "compose", "file": exampleConfig()},
-		Budget: 600, ListBudget: 600, Facts: []string{"web:", "worker:", "ticker:", "/app/web.js", "cron_restart", "max_memory"}},
+		Budget: 600, ListBudget: 280, Facts: []string{"web:", "worker:", "ticker:", "/app/web.js", "cron_restart", "max_memory"}},
 	{Tool: "state_save", Setup: []Call{start("web"), start("worker")},
 		Budget: 35, ListBudget: 110, Facts: []string{"dump.toml", `"web"`, `"worker"`}},
 	{Tool: "state_resurrect", Setup: []Call{start("web"), start("worker"), {Tool: "state_save"},

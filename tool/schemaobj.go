@@ -222,10 +222,11 @@ func BoolSubschemasIn(raw []byte) ([]string, error) {
 
 var marshalerType = reflect.TypeFor[json.Marshaler]()
 
-// listFields returns, by JSON name, the top-level fields of struct type t
-// that are lists or maps always written: [emptyLists] never lets them be
-// null.
-func listFields(t reflect.Type) map[string]bool {
+// neverNull returns, by JSON name, the top-level fields of struct type t
+// whose value is never null on the wire: lists and maps always written
+// ([emptyLists] fills them), and lists, maps and pointers left out when
+// empty (omitempty).
+func neverNull(t reflect.Type) map[string]bool {
 	out := map[string]bool{}
 	if t.Kind() != reflect.Struct {
 		return out
@@ -234,12 +235,15 @@ func listFields(t reflect.Type) map[string]bool {
 		sf := t.Field(i)
 		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
 		if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct {
-			for n := range listFields(sf.Type) {
+			for n := range neverNull(sf.Type) {
 				out[n] = true
 			}
 			continue
 		}
-		if !sf.IsExported() || name == "-" || !fillable(sf) {
+		_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		omitted := strings.Contains(opts, "omitempty") && (sf.Type.Kind() == reflect.Slice ||
+			sf.Type.Kind() == reflect.Map || sf.Type.Kind() == reflect.Pointer)
+		if !sf.IsExported() || name == "-" || !(fillable(sf) || omitted) {
 			continue
 		}
 		if name == "" {

@@ -188,15 +188,15 @@ func (t *Def[In, Out]) InputSchema() (*jsonschema.Schema, error) {
 }
 
 // OutputSchema implements [Entry]: the top level of [Def.ResultSchema], as
-// tools/list carries it (see [TopLevel]). Its lists and maps are never null
-// (the handler fills them, see emptyLists), so they are typed without it.
+// tools/list carries it (see [TopLevel]). A key that is never null (see
+// neverNull) is typed without it.
 func (t *Def[In, Out]) OutputSchema() (*jsonschema.Schema, error) {
 	s, err := t.ResultSchema()
 	if err != nil {
 		return nil, err
 	}
 	top := TopLevel(s)
-	for name := range listFields(reflect.TypeFor[Out]()) {
+	for name := range neverNull(reflect.TypeFor[Out]()) {
 		if p := top.Properties[name]; p != nil && len(p.Types) == 2 && p.Types[0] == "null" {
 			p.Type, p.Types = p.Types[1], nil
 		}

@@ -140,6 +140,7 @@ type nestedOut struct {
 	Extra []sampleOut       `json:"extra,omitempty"`
 	Env   map[string]string `json:"env"`
 	Inner *sampleOut        `json:"inner,omitempty"`
+	Must  *sampleOut        `json:"must"`
 	Any   any               `json:"any"`
 }
 
@@ -151,8 +152,9 @@ func TestOutputSchemaTopLevel(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(out)
-	want := `{"type":"object","properties":{"name":{"type":"string"},"rows":{"type":"array"},"extra":{"type":["null","array"]},` +
-		`"env":{"type":"object"},"inner":{"type":["null","object"]},"any":{"description":"any JSON value"}}}`
+	// Only what can be null on the wire says so: a pointer always written.
+	want := `{"type":"object","properties":{"name":{"type":"string"},"rows":{"type":"array"},"extra":{"type":"array"},` +
+		`"env":{"type":"object"},"inner":{"type":"object"},"must":{"type":["null","object"]},"any":{"description":"any JSON value"}}}`
 	if string(b) != want {
 		t.Errorf("output schema\n got %s\nwant %s", b, want)
 	}

@@ -70,7 +70,7 @@ const (
 // ProcessHealth is process_health_summary.
 var ProcessHealth = &tool.Def[HealthIn, HealthOut]{
 	Name: "process_health_summary", CLI: "health", Title: "Process health", Effect: tool.ReadOnly,
-	Summary: "Start here when a process misbehaves: a verdict (healthy, degraded, failing, stopped) with its reasons: restarts, last exit, memory trend, errors, anomalies.",
+	Summary: "Start here when a process misbehaves: a verdict (healthy, degraded, failing, stopped) and why: restarts, exits, memory, errors.",
 	Run: func(ctx context.Context, d *tool.Deps, in HealthIn) (HealthOut, error) {
 		if in.Window == "" {
 			in.Window = "1h"

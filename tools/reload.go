@@ -49,7 +49,7 @@ const (
 // Reload is process_reload.
 var Reload = &tool.Def[ReloadIn, ReloadOut]{
 	Name: "process_reload", CLI: "reload", Title: "Reload processes or a config file", Effect: tool.Mutating,
-	Summary: "Restart one instance at a time, picking up config changes; given a velos.toml, apply what changed in it.",
+	Summary: "Restart instance by instance, picking up config changes; given a velos.toml, apply what changed in it.",
 	Prepare: func(in *ReloadIn, cwd string) error {
 		if isConfigFile(in.Target) && !filepath.IsAbs(in.Target) {
 			in.Target = filepath.Join(cwd, in.Target)

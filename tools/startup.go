@@ -17,7 +17,7 @@ import (
 
 // StartupIn chooses the init system and the unit's scope.
 type StartupIn struct {
-	System string `json:"system,omitempty" arg:"" optional:"" enum:",systemd,launchd,openrc" default:"" brief:"default: this machine's" help:"Init system: systemd, launchd or openrc (default: this machine's)."`
+	System string `json:"system,omitempty" arg:"" optional:"" enum:",systemd,launchd,openrc" default:"" brief:"-" help:"Init system: systemd, launchd or openrc (default: this machine's)."`
 	// SystemWide: a unit root installs, running the daemon as this user.
 	SystemWide bool `json:"system_wide,omitempty" name:"system" brief:"system unit, not per-user" help:"A system-wide unit (installed by root, runs the daemon as this user with User=) instead of a per-user one (systemd --user, launchd agent)."`
 	Install    bool `json:"install,omitempty" brief:"write it, not just print" help:"Write the file to its place (default: only print it)."`
@@ -57,7 +57,7 @@ func (o StartupOut) WriteHuman(w io.Writer, _ render.Options) error {
 // Startup is daemon_startup.
 var Startup = &tool.Def[StartupIn, StartupOut]{
 	Name: "daemon_startup", CLI: "startup", Title: "Start velos at boot", Effect: tool.Mutating, Idempotent: true,
-	Summary: "Print (or install) a systemd/launchd/openrc unit that starts velos and the saved processes at boot.",
+	Summary: "Print or install a systemd/launchd/openrc unit that starts velos and the saved processes at boot.",
 	Run: func(ctx context.Context, d *tool.Deps, in StartupIn) (StartupOut, error) {
 		system, guessed := in.System, ""
 		if system == "" && !in.Install && runtime.GOOS == "linux" {
@@ -84,7 +84,7 @@ var Startup = &tool.Def[StartupIn, StartupOut]{
 
 // UnstartupIn names the definition to remove.
 type UnstartupIn struct {
-	System     string `json:"system,omitempty" arg:"" optional:"" enum:",systemd,launchd,openrc" default:"" brief:"default: this machine's" help:"Init system: systemd, launchd or openrc (default: this machine's)."`
+	System     string `json:"system,omitempty" arg:"" optional:"" enum:",systemd,launchd,openrc" default:"" brief:"-" help:"Init system: systemd, launchd or openrc (default: this machine's)."`
 	SystemWide bool   `json:"system_wide,omitempty" name:"system" brief:"-" help:"Remove the system-wide unit instead of the per-user one."`
 }
 
