@@ -60,6 +60,8 @@ func script(t *testing.T) string {
 
 // report is what client.mjs prints.
 type report struct {
+	Requested       string   `json:"requested"` // the protocol version asked for, "" for the SDK's
+	Name            string   `json:"name"`      // of the process the session started
 	ProtocolVersion string   `json:"protocolVersion"`
 	ResultChecked   int      `json:"resultChecked"`
 	Capabilities    []string `json:"capabilities"`
@@ -126,16 +128,18 @@ func serveHTTP(t *testing.T, e *testenv.Env) (url, tokenFile string) {
 }
 
 // The protocol versions the TypeScript SDK 1.32 speaks that the Go server
-// serves too; "" is the SDK's own choice (its latest, 2025-11-25). The SDK
-// cannot pin a version, so client.mjs rewrites its initialize request.
-var versions = []string{"", "2025-06-18", "2025-03-26", "2024-11-05"}
+// serves too; "default" is the SDK's own choice (its latest, 2025-11-25).
+// The SDK cannot pin a version, so client.mjs rewrites its initialize
+// request.
+var versions = []string{"default", "2025-06-18", "2025-03-26", "2024-11-05"}
 
 // TestTypeScriptSDK runs the official TypeScript SDK's client against a real
-// daemon over stdio and over HTTP, once per protocol version: initialize,
-// tools/list (the SDK's own validation), process_start/list/restart/logs,
-// log_summary and process_stop with every structuredContent validated
-// against its outputSchema (JSON Schema 2020-12), a subscription to the log
-// resource that hears the restart's line, every prompt, and a completion.
+// daemon over stdio and over HTTP, one session per protocol version:
+// initialize, tools/list (the SDK's own validation), process_start/list/
+// restart/logs, log_summary and process_stop with every structuredContent
+// validated against its outputSchema and its whole resultSchema (JSON Schema
+// 2020-12), a subscription to the log resource that hears the restart's
+// line, every prompt, and a completion.
 func TestTypeScriptSDK(t *testing.T) {
 	t.Parallel()
 	js := script(t)
@@ -143,37 +147,34 @@ func TestTypeScriptSDK(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			t.Parallel()
 			e := testenv.New(t)
-			var target []string
+			args := []string{"node", js, "--name", "ts", "--protocol", strings.Join(versions, ","),
+				"--schemas", filepath.Join(testenv.Root(), "schemas")}
 			if transport == "stdio" {
-				target = []string{"--stdio", e.Bin}
+				args = append(args, "--stdio", e.Bin)
 			} else {
 				url, tokenFile := serveHTTP(t, e)
-				target = []string{"--http", url, "--token-file", tokenFile}
+				args = append(args, "--http", url, "--token-file", tokenFile)
 			}
-			for _, v := range versions {
-				name := "ts" + strings.ReplaceAll(v, "-", "")
-				label := v
-				if v == "" {
+			var reports []report
+			run(t, []string{"VELOS_HOME=" + e.Home}, &reports, args...)
+			if len(reports) != len(versions) {
+				t.Fatalf("%d sessions reported, want %d", len(reports), len(versions))
+			}
+			for i, r := range reports {
+				label := versions[i]
+				if label == "default" {
 					label = "sdk-default"
 				}
-				t.Run(label, func(t *testing.T) {
-					t.Parallel() // one daemon, one process name per version
-					args := append([]string{"node", js, "--name", name, "--schemas", filepath.Join(testenv.Root(), "schemas")}, target...)
-					if v != "" {
-						args = append(args, "--protocol", v)
-					}
-					var r report
-					run(t, []string{"VELOS_HOME=" + e.Home}, &r, args...)
-					checkReport(t, e, r, v, name)
-				})
+				t.Run(label, func(t *testing.T) { checkReport(t, r) })
 			}
 		})
 	}
 }
 
-func checkReport(t *testing.T, e *testenv.Env, r report, version, name string) {
+func checkReport(t *testing.T, r report) {
 	t.Helper()
-	want := version
+	name := r.Name
+	want := r.Requested
 	if want == "" {
 		want = "2025-11-25"
 	}

@@ -4,14 +4,17 @@
 //
 //   node client.mjs --stdio VELOS_BIN      (VELOS_HOME from the environment)
 //   node client.mjs --http URL --token-file PATH
-//   [--protocol VERSION]  ask for this protocol version instead of the SDK's latest
-//   [--name NAME]         the process to start (default interop)
+//   [--protocol V1,V2,…]  one session per version, asking for it instead of
+//                         the SDK's latest ("" or "default": the SDK's own)
+//   [--name NAME]         the process to start (default interop), with the
+//                         version's digits appended after the first session
 //   [--schemas DIR]       the repository's schemas/: each structuredContent is
 //                         also checked against its tool's whole resultSchema
 //
 // It fails (exit 1, the reason on stderr) on the first thing a real client
-// would trip over, and prints on stdout one JSON report of what it saw for the
-// Go test to check against the registry.
+// would trip over, and prints on stdout a JSON array with one report per
+// session of what it saw, for the Go test to check against the registry.
+// One node process runs every session: node and the SDK start once.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -106,8 +109,20 @@ function waiter(what) {
 }
 
 async function main() {
+  const reports = [];
+  for (const v of (opt.protocol ?? '').split(',')) {
+    const version = v === 'default' ? '' : v;
+    const name = opt.name + version.replaceAll('-', '');
+    reports.push({ requested: version, name, ...(await session(version, name)) });
+  }
+  process.stdout.write(JSON.stringify(reports) + '\n');
+}
+
+// session runs the whole scenario on a new connection, asking for version
+// ("" = the SDK's latest), with a process called name.
+async function session(version, name) {
   const report = { calls: {}, prompts: {} };
-  const t = new Pinned(transport(), opt.protocol);
+  const t = new Pinned(transport(), version);
   const client = new Client({ name: 'velos-interop', version: '1.0.0' }, { capabilities: {} });
   const updates = [];
   let onUpdate = () => {};
@@ -144,7 +159,6 @@ async function main() {
     }
   }
 
-  const name = opt.name;
   // call runs a tool through the SDK (which validates structuredContent with
   // its own validator) and validates it again under 2020-12.
   async function call(tool, args) {
@@ -224,7 +238,7 @@ async function main() {
 
   await call('process_stop', { target: name });
   await client.close();
-  process.stdout.write(JSON.stringify(report) + '\n');
+  return report;
 }
 
 main().catch((e) => {
