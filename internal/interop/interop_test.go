@@ -255,8 +255,9 @@ func checkReport(t *testing.T, r report) {
 }
 
 // TestInspectorCLI runs the MCP Inspector's CLI mode (a second client
-// implementation: the TypeScript SDK v2) headless over stdio and HTTP: list
-// the tools and call one.
+// implementation: the TypeScript SDK v2) headless: tools/list over stdio,
+// one call over HTTP. (Each run starts the Inspector's launcher, a couple of
+// seconds on this machine: one of each is enough.)
 func TestInspectorCLI(t *testing.T) {
 	t.Parallel()
 	mods := packages(t)
@@ -271,40 +272,35 @@ func TestInspectorCLI(t *testing.T) {
 	token := strings.TrimSpace(string(b))
 	// The Inspector keeps a catalog under $HOME: give it a throwaway one.
 	env := []string{"HOME=" + t.TempDir()}
-	// Its list options (--tool-arg, --header) take every word up to the
-	// next option: the server comes first, a command after "--" last.
-	targets := map[string][2][]string{
-		// The Inspector passes a stdio server only the variables it is given.
-		"stdio": {{"-e", "VELOS_HOME=" + e.Home}, {"--", e.Bin, "mcp-server"}},
-		"http":  {{"--transport", "http", "--server-url", url, "--header", "Authorization: Bearer " + token}, nil},
-	}
-	for transport, target := range targets {
-		t.Run(transport, func(t *testing.T) {
-			var list struct {
-				Tools []struct{ Name string }
-			}
-			cli := func(args ...string) []string {
-				return slices.Concat([]string{inspector, "--cli"}, target[0], args, target[1])
-			}
-			run(t, env, &list, cli("--method", "tools/list")...)
-			var names []string
-			for _, tl := range list.Tools {
-				names = append(names, tl.Name)
-			}
-			slices.Sort(names)
-			if !slices.Equal(names, registry()) {
-				t.Errorf("tools/list through the Inspector: %v\nregistry: %v", names, registry())
-			}
-			var call struct {
-				IsError           bool `json:"isError"`
-				StructuredContent struct {
-					Processes []struct{ Name, Status string }
-				} `json:"structuredContent"`
-			}
-			run(t, env, &call, cli("--method", "tools/call", "--tool-name", "process_describe", "--tool-arg", "target=api")...)
-			if call.IsError || len(call.StructuredContent.Processes) != 1 || call.StructuredContent.Processes[0].Status != "online" {
-				t.Errorf("process_describe through the Inspector: %+v", call)
-			}
-		})
-	}
+	t.Run("stdio tools/list", func(t *testing.T) {
+		var list struct {
+			Tools []struct{ Name string }
+		}
+		// It passes a stdio server only the variables it is given; the
+		// server's command comes last, after "--".
+		run(t, env, &list, inspector, "--cli", "-e", "VELOS_HOME="+e.Home, "--method", "tools/list", "--", e.Bin, "mcp-server")
+		var names []string
+		for _, tl := range list.Tools {
+			names = append(names, tl.Name)
+		}
+		slices.Sort(names)
+		if !slices.Equal(names, registry()) {
+			t.Errorf("tools/list through the Inspector: %v\nregistry: %v", names, registry())
+		}
+	})
+	t.Run("http tools/call", func(t *testing.T) {
+		var call struct {
+			IsError           bool `json:"isError"`
+			StructuredContent struct {
+				Processes []struct{ Name, Status string }
+			} `json:"structuredContent"`
+		}
+		// --header and --tool-arg take every word up to the next option.
+		run(t, env, &call, inspector, "--cli", "--transport", "http", "--server-url", url,
+			"--header", "Authorization: Bearer "+token,
+			"--method", "tools/call", "--tool-name", "process_describe", "--tool-arg", "target=api")
+		if call.IsError || len(call.StructuredContent.Processes) != 1 || call.StructuredContent.Processes[0].Status != "online" {
+			t.Errorf("process_describe through the Inspector: %+v", call)
+		}
+	})
 }
