@@ -73,21 +73,21 @@ var Cases = slices.Concat(lifecycleCases, logCases, insightCases, configCases, m
 
 var lifecycleCases = []Case{
 	{Tool: "process_start", Args: map[string]any{"script": "sleep", "args": []string{"300"}, "name": "web"},
-		Budget: 40, ListBudget: 780, Facts: []string{`"web"`, `"online"`}},
+		Budget: 40, ListBudget: 750, Facts: []string{`"web"`, `"online"`}},
 	{Tool: "process_list", Setup: []Call{start("web"), start("worker")},
-		Budget: 70, ListBudget: 90, Facts: []string{" web ", " worker ", `"online"`}},
+		Budget: 70, ListBudget: 80, Facts: []string{" web ", " worker ", `"online"`}},
 	{Tool: "process_describe", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
-		Budget: 220, ListBudget: 120, Facts: []string{`"web"`, `"online"`, "sleep", "web-out.log"}},
+		Budget: 220, ListBudget: 110, Facts: []string{`"web"`, `"online"`, "sleep", "web-out.log"}},
 	{Tool: "process_stop", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
-		Budget: 40, ListBudget: 120, Facts: []string{`"web"`, `"stopped"`}},
-	{Tool: "process_restart", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
-		Budget: 40, ListBudget: 120, Facts: []string{`"web"`, `"online"`, `"rs":1`}},
-	{Tool: "process_delete", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
 		Budget: 40, ListBudget: 110, Facts: []string{`"web"`, `"stopped"`}},
+	{Tool: "process_restart", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
+		Budget: 40, ListBudget: 110, Facts: []string{`"web"`, `"online"`, `"rs":1`}},
+	{Tool: "process_delete", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
+		Budget: 40, ListBudget: 100, Facts: []string{`"web"`, `"stopped"`}},
 	{Tool: "mcp_http_serve", Args: map[string]any{"address": "127.0.0.1:0"},
-		Budget: 40, ListBudget: 170, Facts: []string{"http://127.0.0.1:", "/mcp", "http.token"}},
+		Budget: 40, ListBudget: 130, Facts: []string{"http://127.0.0.1:", "/mcp", "http.token"}},
 	{Tool: "daemon_kill", Setup: []Call{start("web")},
-		Budget: 10, ListBudget: 90, Facts: []string{`"stopped":1`}},
+		Budget: 10, ListBudget: 80, Facts: []string{`"stopped":1`}},
 }
 
 // Find returns the case for a tool.

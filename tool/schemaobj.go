@@ -77,31 +77,6 @@ func eachSchema(s *jsonschema.Schema, f func(*jsonschema.Schema)) {
 	}
 }
 
-// TopLevel is the output schema tools/list carries: the result object with
-// each property's name, JSON type and description; lists and nested objects
-// are typed but not spelled out, and which keys are always there is left to
-// the full schema. Clients validate
-// structured content with it (it accepts exactly what the full schema
-// accepts at that level), and a model learns what a call returns — for a
-// fraction of the tokens: the full schemas of 23 tools cost a model more
-// than all their inputs. Every level is in schemas/<tool>.json
-// ([Entry.ResultSchema]), for scripts that read --json.
-func TopLevel(s *jsonschema.Schema) *jsonschema.Schema {
-	brief := func(p *jsonschema.Schema) *jsonschema.Schema {
-		return &jsonschema.Schema{Type: p.Type, Types: p.Types, Description: p.Description}
-	}
-	out := brief(s)
-	if len(s.Properties) == 0 {
-		return out
-	}
-	out.Properties = make(map[string]*jsonschema.Schema, len(s.Properties))
-	out.PropertyOrder = s.PropertyOrder
-	for name, p := range s.Properties {
-		out.Properties[name] = brief(p)
-	}
-	return out
-}
-
 // isFalse reports whether s is the schema false, which the jsonschema
 // package spells {"not": {}}.
 func isFalse(s *jsonschema.Schema) bool {
@@ -222,38 +197,6 @@ func BoolSubschemasIn(raw []byte) ([]string, error) {
 
 var marshalerType = reflect.TypeFor[json.Marshaler]()
 
-// neverNull returns, by JSON name, the top-level fields of struct type t
-// whose value is never null on the wire: lists and maps always written
-// ([emptyLists] fills them), and lists, maps and pointers left out when
-// empty (omitempty).
-func neverNull(t reflect.Type) map[string]bool {
-	out := map[string]bool{}
-	if t.Kind() != reflect.Struct {
-		return out
-	}
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct {
-			for n := range neverNull(sf.Type) {
-				out[n] = true
-			}
-			continue
-		}
-		_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		omitted := strings.Contains(opts, "omitempty") && (sf.Type.Kind() == reflect.Slice ||
-			sf.Type.Kind() == reflect.Map || sf.Type.Kind() == reflect.Pointer)
-		if !sf.IsExported() || name == "-" || !(fillable(sf) || omitted) {
-			continue
-		}
-		if name == "" {
-			name = sf.Name
-		}
-		out[name] = true
-	}
-	return out
-}
-
 // fillable: the field is always written, and a nil value of it marshals
 // as null where an empty one marshals as [] or {}. (An omitempty field is
 // left alone: empty or nil, it is not written, and code may tell the two
@@ -274,8 +217,8 @@ func fillable(sf reflect.StructField) bool {
 }
 
 // emptyLists returns o with every nil top-level list or map made empty, so
-// that a result says [] where it has none, as its output schema promises
-// (see [Def.OutputSchema]) and as scripts reading --json expect.
+// that a result says [] where it has none, as scripts reading --json expect
+// (jq's .processes[] fails on null).
 func emptyLists[T any](o T) T {
 	v := reflect.ValueOf(&o).Elem()
 	fillLists(v)

@@ -144,19 +144,15 @@ type nestedOut struct {
 	Any   any               `json:"any"`
 }
 
-// tools/list carries the top level of the output; schemas/ the rest.
-func TestOutputSchemaTopLevel(t *testing.T) {
+// tools/list says the output is an object; schemas/ has the rest.
+func TestOutputSchemaObject(t *testing.T) {
 	d := &Def[sampleIn, nestedOut]{Name: "out_test", Effect: ReadOnly}
 	out, err := d.OutputSchema()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(out)
-	// Only what can be null on the wire says so: a pointer always written.
-	want := `{"type":"object","properties":{"name":{"type":"string"},"rows":{"type":"array"},"extra":{"type":"array"},` +
-		`"env":{"type":"object"},"inner":{"type":"object"},"must":{"type":["null","object"]},"any":{"description":"any JSON value"}}}`
-	if string(b) != want {
-		t.Errorf("output schema\n got %s\nwant %s", b, want)
+	if b, _ := json.Marshal(out); string(b) != `{"type":"object"}` {
+		t.Errorf("output schema %s", b)
 	}
 	full, err := d.ResultSchema()
 	if err != nil {
@@ -165,8 +161,7 @@ func TestOutputSchemaTopLevel(t *testing.T) {
 	if b, _ := json.Marshal(full); !strings.Contains(string(b), `"echo"`) || !strings.Contains(string(b), `"required"`) {
 		t.Errorf("the result schema lost the nested levels: %s", b)
 	}
-	// What the handler sends validates against it: the always-written
-	// lists are [] where nil, the omitempty ones left alone.
+	// The always-written lists are [] where nil, the omitempty ones left alone.
 	o := emptyLists(nestedOut{Name: "x"})
 	if o.Rows == nil || o.Env == nil || o.Extra != nil {
 		t.Errorf("emptyLists: %+v", o)

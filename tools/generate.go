@@ -13,8 +13,8 @@ import (
 // SchemaFile is what schemas/<tool>.json holds: the tool as MCP clients see
 // it in tools/list (name, description, inputSchema, outputSchema,
 // annotations), plus its title and CLI names, and resultSchema: every level
-// of its output — the structured content and `velos <cmd> --json` — of which
-// outputSchema is the top.
+// of its output — the structured content and `velos <cmd> --json` — where
+// outputSchema says only "an object".
 type SchemaFile struct {
 	Name         string   `json:"name"`
 	Title        string   `json:"title"`
