@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DEMO_HOME ?= $(CURDIR)/.demo
 
-.PHONY: build test generate demo demo-stop lint bench clean
+.PHONY: build test generate evals demo demo-stop lint bench clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/velos
@@ -16,6 +16,13 @@ test:
 # Rewrites schemas/ and the README's tool reference from the registry.
 generate:
 	$(GO) test ./tools -run TestGenerated -update -count=1
+
+# Plays every eval against a real daemon, prints the token table (tool,
+# --json and --ai tokens, ratio, budget; tools/list) and puts it in the README.
+evals:
+	@mkdir -p bin
+	$(GO) test -count=1 ./evals -args -table $(CURDIR)/bin/evals.md -readme
+	@cat bin/evals.md
 
 demo: build
 	@mkdir -p $(DEMO_HOME)

@@ -32,27 +32,62 @@ func start(name string) Call {
 	return Call{Tool: "process_start", Args: map[string]any{"script": "sleep", "args": []string{"300"}, "name": name}}
 }
 
+// ToolsListBudget is the most o200k_base tokens the whole tools/list result
+// may cost: what every model connected to Velos pays on every turn, before
+// it has called anything. (Each case's ListBudget bounds one tool's share.)
+const ToolsListBudget = 4000
+
+// ListCase is a process_list scenario: Online processes that run, and
+// optionally one odd one that does not. Its --ai output must keep every fact
+// of its --json output, cost at most Ratio of its tokens, and at most Budget.
+type ListCase struct {
+	Name   string
+	Online int
+	// Odd, when set, is the process_start input of the odd process, and
+	// OddStatus the status it must be seen in (with at least OddRestarts).
+	Odd         map[string]any
+	OddStatus   string
+	OddRestarts int
+	Ratio       float64
+	Budget      int
+}
+
+// ListCases: a uniform list, and one where a single crash-looping process
+// stops no column from being said once.
+var ListCases = []ListCase{
+	{Name: "10 online", Online: 10, Ratio: 0.2, Budget: 200},
+	// max_restarts quick crashes: errored, for good.
+	{Name: "9 online, 1 errored (crash loop)", Online: 9, OddStatus: "errored", OddRestarts: 2,
+		Odd:   map[string]any{"script": "sh", "args": []string{"-c", "exit 3"}, "restart_delay": "10ms", "max_restarts": 2},
+		Ratio: 0.2, Budget: 200},
+	// The second quick crash backs off 10 minutes: waiting, for the test.
+	{Name: "9 online, 1 waiting (backing off)", Online: 9, OddStatus: "waiting", OddRestarts: 1,
+		Odd: map[string]any{"script": "sh", "args": []string{"-c", "exit 3"},
+			"restart_delay": "10ms", "restart_factor": 60000, "max_restart_delay": "10m"},
+		Ratio: 0.2, Budget: 200},
+}
+
 // Cases has one entry per tool in tools.All; each family keeps its own list
 // in cases_<family>.go.
 var Cases = slices.Concat(lifecycleCases, logCases, insightCases, configCases, metricsCases, habitCases)
 
 var lifecycleCases = []Case{
 	{Tool: "process_start", Args: map[string]any{"script": "sleep", "args": []string{"300"}, "name": "web"},
-		Budget: 40, ListBudget: 1500, Facts: []string{`"web"`, `"online"`}},
+		Budget: 40, ListBudget: 750, Facts: []string{`"web"`, `"online"`}},
 	{Tool: "process_list", Setup: []Call{start("web"), start("worker")},
-		Budget: 70, ListBudget: 350, Facts: []string{" web ", " worker ", `"online"`}},
+		Budget: 70, ListBudget: 80, Facts: []string{" web ", " worker ", `"online"`}},
 	{Tool: "process_describe", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
-		Budget: 220, ListBudget: 700, Facts: []string{`"web"`, `"online"`, "sleep", "web-out.log"}},
+		Budget: 220, ListBudget: 110, Facts: []string{`"web"`, `"online"`, "sleep", "web-out.log"}},
 	{Tool: "process_stop", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
-		Budget: 40, ListBudget: 350, Facts: []string{`"web"`, `"stopped"`}},
+		Budget: 40, ListBudget: 110, Facts: []string{`"web"`, `"stopped"`}},
 	{Tool: "process_restart", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
-		Budget: 40, ListBudget: 350, Facts: []string{`"web"`, `"online"`, `"rs":1`}},
+		Budget: 40, ListBudget: 110, Facts: []string{`"web"`, `"online"`, `"rs":1`}},
 	{Tool: "process_delete", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
-		Budget: 40, ListBudget: 350, Facts: []string{`"web"`, `"stopped"`}},
+		Budget: 40, ListBudget: 100, Facts: []string{`"web"`, `"stopped"`}},
 	{Tool: "mcp_http_serve", Args: map[string]any{"address": "127.0.0.1:0"},
-		Budget: 40, ListBudget: 350, Facts: []string{"http://127.0.0.1:", "/mcp", "http.token"}},
+		Budget: 40, ListBudget: 130, Facts: []string{"http://127.0.0.1:", "/mcp", "http.token"}},
 	{Tool: "daemon_kill", Setup: []Call{start("web")},
-		Budget: 10, ListBudget: 200, Facts: []string{`"stopped":1`}},
+		Budget: 10, ListBudget: 80, Facts: []string{`"stopped":1`}},
 }
 
 // Find returns the case for a tool.

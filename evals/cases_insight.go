@@ -5,12 +5,12 @@ package evals
 var insightCases = []Case{
 	{Tool: "log_search", Setup: printed("api", apiLog),
 		Args:   map[string]any{"target": "api", "pattern": "timeout", "limit": 2, "before": 1},
-		Budget: 110, ListBudget: 750, Facts: []string{`"total":3`, "db timeout after 3s", `"cursor"`, "WARN slow query"}},
+		Budget: 110, ListBudget: 270, Facts: []string{`"total":3`, "db timeout after 3s", `"cursor"`, "WARN slow query"}},
 	{Tool: "log_summary", Setup: printed("api", apiLog), Args: map[string]any{"target": "api"},
-		Budget: 90, ListBudget: 600, Facts: []string{`"errors":3`, `"warnings":1`, "db timeout after <*>", `"lines":5`}},
+		Budget: 90, ListBudget: 150, Facts: []string{`"errors":3`, `"warnings":1`, "db timeout after <*>", `"lines":5`}},
 	// A failing process: the verdict, why, and where the error is.
 	{Tool: "process_health_summary", Setup: failed("bad", badApp), Args: map[string]any{"target": "bad"},
-		Budget: 120, ListBudget: 650, Facts: []string{`"v":"failing"`, "exit 1", "ECONNREFUSED", "db.js:42"}},
+		Budget: 120, ListBudget: 130, Facts: []string{`"v":"failing"`, "exit 1", "ECONNREFUSED", "db.js:42"}},
 }
 
 // apiLog prints a known mix: 1 info, 3 errors of one pattern, 1 warning.

@@ -6,9 +6,9 @@ var logCases = []Case{
 	// the day said once. The list entry also carries the insight options
 	// (dedupe, summary, patterns, file) and their output shapes.
 	{Tool: "process_logs", Setup: printed("api", webLog), Args: map[string]any{"target": "api"},
-		Budget: 80, ListBudget: 1200, Facts: []string{"INFO ready on :8080", "[err] ERROR db timeout after 3s", "GET /health 200", `"utc"`}},
+		Budget: 80, ListBudget: 360, Facts: []string{"INFO ready on :8080", "[err] ERROR db timeout after 3s", "GET /health 200", `"utc"`}},
 	{Tool: "log_flush", Setup: printed("api", webLog), Args: map[string]any{"target": "api"},
-		Budget: 15, ListBudget: 250, Facts: []string{`"api"`}},
+		Budget: 15, ListBudget: 100, Facts: []string{`"api"`}},
 }
 
 // webLog prints a few requests and one error on stderr.

@@ -361,7 +361,11 @@ func aiField(v reflect.Value, f field) any {
 
 // aiTable writes rows once, without repeating keys; a column that is the same
 // in every row is said once in "all", and a column that is empty everywhere
-// is dropped.
+// is dropped. When a few rows differ from the rest — one crash-looping
+// process among healthy ones — they are taken out of the table into
+// "other", each an object with only its own non-zero values, so that the
+// columns the others share can still be said once; whichever form is
+// shorter is kept.
 func aiTable(v reflect.Value) any {
 	t := indirect(v.Type().Elem())
 	fs := fieldsOf(t)
@@ -378,6 +382,108 @@ func aiTable(v reflect.Value) any {
 			}
 		}
 	}
+	all := make([]int, len(cells))
+	for i := range all {
+		all[i] = i
+	}
+	best := tableOf(t, fs, cells, all)
+	bestSize := size(best)
+	for _, odd := range oddRows(fs, cells) {
+		var rest []int
+		var other []any
+		for i := range cells {
+			if odd[i] {
+				x := aiValue(v.Index(i), "")
+				if x == nil {
+					x = map[string]any{}
+				}
+				other = append(other, x)
+			} else {
+				rest = append(rest, i)
+			}
+		}
+		split := tableOf(t, fs, cells, rest)
+		split["other"] = other
+		if n := size(split); n < bestSize {
+			best, bestSize = split, n
+		}
+	}
+	return best
+}
+
+// oddRows lists the sets of rows worth trying to take out of the table: for
+// each column whose most common value all but a few rows share, the rows
+// that differ, and all of those together. A set that would leave fewer than
+// two rows in the table or take out more than a quarter of them is not
+// tried.
+func oddRows(fs []field, cells [][]any) []map[int]bool {
+	n := len(cells)
+	limit := n / 4
+	if limit < 1 || n-limit < 2 {
+		return nil
+	}
+	var sets []map[int]bool
+	seen := map[string]bool{}
+	union := map[int]bool{}
+	try := func(set map[int]bool) {
+		if len(set) == 0 || len(set) > limit {
+			return
+		}
+		key := fmt.Sprint(sortedSet(set))
+		if !seen[key] {
+			seen[key] = true
+			sets = append(sets, set)
+		}
+	}
+	for j, f := range fs {
+		if f.ai == "-" {
+			continue
+		}
+		count := map[string]int{}
+		keys := make([]string, n)
+		for i := range cells {
+			b, _ := json.Marshal(cells[i][j])
+			keys[i] = string(b)
+			count[keys[i]]++
+		}
+		mode, most := "", 0
+		for i := range cells { // first row's value wins a tie: stable output
+			if c := count[keys[i]]; c > most {
+				mode, most = keys[i], c
+			}
+		}
+		if d := n - most; d == 0 || d > limit {
+			continue
+		}
+		odd := map[int]bool{}
+		for i := range cells {
+			if keys[i] != mode {
+				odd[i], union[i] = true, true
+			}
+		}
+		try(odd)
+	}
+	try(union)
+	return sets
+}
+
+func sortedSet(set map[int]bool) []int {
+	out := make([]int, 0, len(set))
+	for i := range set {
+		out = append(out, i)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// size is the length of x as compact JSON: what decides between two forms.
+func size(x any) int {
+	b, _ := marshalCompact(x)
+	return len(b)
+}
+
+// tableOf lays out the rows rows of cells as {"cols","rows","all"}.
+func tableOf(t reflect.Type, fs []field, cells [][]any, rows []int) map[string]any {
 	all := map[string]any{}
 	var cols []string
 	var keep []int
@@ -386,8 +492,8 @@ func aiTable(v reflect.Value) any {
 			continue
 		}
 		same, empty := true, true
-		first, _ := json.Marshal(cells[0][j])
-		for i := range cells {
+		first, _ := json.Marshal(cells[rows[0]][j])
+		for _, i := range rows {
 			if cells[i][j] != nil {
 				empty = false
 			}
@@ -399,38 +505,45 @@ func aiTable(v reflect.Value) any {
 		switch {
 		case empty:
 		case same:
-			all[f.ai] = cells[0][j]
+			all[f.ai] = cells[rows[0]][j]
 		default:
 			cols = append(cols, f.ai)
 			keep = append(keep, j)
 		}
 	}
-	rows := make([][]any, len(cells))
-	for i := range cells {
-		rows[i] = make([]any, len(keep))
-		for k, j := range keep {
-			c := cells[i][j]
-			if c == nil { // a row lacks a value another row has: the empty value of its kind
-				c = emptyOf(t.FieldByIndex(fs[j].index).Type, fs[j].format)
-			}
-			rows[i][k] = c
+	out := make([][]any, len(rows))
+	for k, i := range rows {
+		out[k] = make([]any, len(keep))
+		for c, j := range keep {
+			out[k][c] = cells[i][j]
 		}
 	}
-	out := map[string]any{"cols": cols, "rows": rows}
-	if lines, ok := rowStrings(rows); ok {
+	table := map[string]any{}
+	if lines, ok := rowStrings(out); ok {
 		// Every cell is one word: a row is one string, which costs a model
 		// about a quarter fewer tokens than an array of cells.
-		out = map[string]any{"cols": strings.Join(cols, " "), "rows": lines}
+		table["cols"], table["rows"] = strings.Join(cols, " "), lines
+	} else {
+		for _, row := range out {
+			for c, j := range keep {
+				if row[c] == nil { // a row lacks a value another row has: the empty value of its kind
+					row[c] = emptyOf(t.FieldByIndex(fs[j].index).Type, fs[j].format)
+				}
+			}
+		}
+		table["cols"], table["rows"] = cols, out
 	}
 	if len(all) > 0 {
-		out["all"] = all
+		table["all"] = all
 	}
-	return out
+	return table
 }
 
 // rowStrings joins each row's cells with spaces when every cell is a number,
-// a bool or a string without white space ("" becomes "-"), so the columns
-// can be read back by splitting on spaces; ok is false otherwise.
+// a bool or a string without white space, so the columns can be read back
+// by splitting on spaces; ok is false otherwise. A cell without a value (a
+// zero, which --ai leaves out: no pid or memory for a process that is not
+// running) and an empty string are "-".
 func rowStrings(rows [][]any) ([]string, bool) {
 	out := make([]string, len(rows))
 	var b strings.Builder
@@ -441,12 +554,14 @@ func rowStrings(rows [][]any) ([]string, bool) {
 				b.WriteByte(' ')
 			}
 			switch x := c.(type) {
+			case nil:
+				b.WriteByte('-')
 			case string:
+				if x == "-" || strings.ContainsFunc(x, unicode.IsSpace) || strings.ContainsAny(x, "\"\\") {
+					return nil, false
+				}
 				if x == "" {
 					x = "-"
-				}
-				if x == "-" && c != "" || strings.ContainsFunc(x, unicode.IsSpace) || strings.ContainsAny(x, "\"\\") {
-					return nil, false
 				}
 				b.WriteString(x)
 			case int64, uint64, float64, bool, int:
@@ -460,12 +575,14 @@ func rowStrings(rows [][]any) ([]string, bool) {
 	return out, true
 }
 
-// emptyOf is the shortest JSON that says "none" for a field of type t.
+// emptyOf is the shortest JSON that says "none" for a field of type t in a
+// row of cells: "-" for a number (a process that is not running has no pid
+// or memory, not a zero one), "" for a string.
 func emptyOf(t reflect.Type, format string) any {
 	t = indirect(t)
 	switch {
 	case format != "":
-		return 0
+		return "-"
 	case t == timeType || t.Kind() == reflect.String:
 		return ""
 	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
@@ -475,7 +592,7 @@ func emptyOf(t reflect.Type, format string) any {
 	case t.Kind() == reflect.Bool:
 		return false
 	}
-	return 0
+	return "-"
 }
 
 // Bytes is a size for people: 512B, 1.5K, 45M, 2.1G (1024-based).

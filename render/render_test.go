@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -144,9 +145,60 @@ func TestAITableEmptyCells(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"rows":{"cols":["name","tags","note","n"],"rows":[["a",["x"],"hi",2],["b",[],"",0]]}}`
+	// A number a row lacks is "-", not a zero it does not have.
+	want := `{"rows":{"cols":["name","tags","note","n"],"rows":[["a",["x"],"hi",2],["b",[],"","-"]]}}`
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// One row unlike the rest is taken out of the table, so that the columns
+// the others share are still said once; when that does not pay, or would
+// take out too many rows, the table stays whole.
+func TestAITableOddRows(t *testing.T) {
+	type p struct {
+		ID       int    `json:"id" ai:"id,keep"`
+		Name     string `json:"name"`
+		Status   string `json:"status" ai:"st"`
+		PID      int    `json:"pid"`
+		Memory   int64  `json:"memory" ai:"mem" fmt:"bytes"`
+		UptimeMS int64  `json:"uptime_ms" ai:"up" fmt:"ms"`
+		Restarts int    `json:"restarts" ai:"rs"`
+		Reason   string `json:"reason,omitempty"`
+	}
+	type out struct {
+		Processes []p `json:"processes"`
+	}
+	online := func(n int) []p {
+		var ps []p
+		for i := range n {
+			ps = append(ps, p{ID: i, Name: fmt.Sprintf("app-%d", i), Status: "online", PID: 100 + i, Memory: 2 << 20, UptimeMS: 3600e3})
+		}
+		return ps
+	}
+	down := p{ID: 9, Name: "db", Status: "waiting", Restarts: 4, Reason: "exit 3, restart in 2s"}
+	for _, c := range []struct {
+		name string
+		ps   []p
+		want string
+	}{
+		{"one odd of ten", append(online(9), down),
+			`{"processes":{"all":{"mem":"2M","st":"online","up":"1h"},"cols":"id name pid","other":[{"id":9,"name":"db","reason":"exit 3, restart in 2s","rs":4,"st":"waiting"}],"rows":["0 app-0 100","1 app-1 101","2 app-2 102","3 app-3 103","4 app-4 104","5 app-5 105","6 app-6 106","7 app-7 107","8 app-8 108"]}}`},
+		// Half the rows differ: no column is nearly uniform; a missing value is "-".
+		{"half down", []p{online(2)[0], online(2)[1], {ID: 2, Name: "x", Status: "stopped"}, {ID: 3, Name: "y", Status: "stopped"}},
+			`{"processes":{"cols":"id name st pid mem up","rows":["0 app-0 online 100 2M 1h","1 app-1 online 101 2M 1h","2 x stopped - - -","3 y stopped - - -"]}}`},
+		{"uniform", online(3),
+			`{"processes":{"all":{"mem":"2M","st":"online","up":"1h"},"cols":"id name pid","rows":["0 app-0 100","1 app-1 101","2 app-2 102"]}}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := AIString(out{Processes: c.ps})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Errorf("got  %s\nwant %s", got, c.want)
+			}
+		})
 	}
 }
 

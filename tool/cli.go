@@ -120,7 +120,7 @@ func (c *command[In, Out]) runLocal(ctx context.Context, g *Globals, term *Term,
 		}
 	}
 	warn(term, out)
-	return render.Write(term.Out, g.Mode(), out, term.Render)
+	return render.Write(term.Out, g.Mode(), emptyLists(out), term.Render)
 }
 
 // Warner is an output that carries warnings (keys of a PM2 file that did not
@@ -140,7 +140,10 @@ func warn(term *Term, out any) {
 // Explicit is in as the JSON object the CLI sends: omitempty drops a zero
 // field, and MCP would then apply the schema's default in its place — but
 // kong has already applied the same defaults from the same tags, so a zero
-// here is what the user asked for (--port 0). Every scalar field is sent.
+// here is what the user asked for (--port 0). A zero scalar with a schema
+// default (a non-empty default tag) is sent; any other zero is left out,
+// which means the same, and the "" kong keeps in an enum is not one the
+// schema accepts.
 func Explicit(in any) map[string]any {
 	m := map[string]any{}
 	if b, err := json.Marshal(in); err == nil {
@@ -175,6 +178,9 @@ func addZeros(v reflect.Value, m map[string]any) {
 			name = sf.Name
 		}
 		if _, ok := m[name]; ok {
+			continue
+		}
+		if sf.Tag.Get("default") == "" {
 			continue
 		}
 		switch sf.Type.Kind() {

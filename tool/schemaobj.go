@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 )
@@ -23,38 +24,54 @@ var schemaType = reflect.TypeFor[jsonschema.Schema]()
 // empty schema (true, "any value") gets a description, and the only false
 // the inference writes, additionalProperties:false on structs, is dropped —
 // [Def.Register] refuses unknown arguments itself, and an output schema is
-// only ever checked against what this server sends. It walks every field
-// that holds schemas (properties, items, $defs, allOf …) by reflection, so a
-// keyword added to the jsonschema package is covered too.
+// only ever checked against what this server sends.
 func objectSchemas(s *jsonschema.Schema) {
+	eachSchema(s, func(s *jsonschema.Schema) {
+		if reflect.ValueOf(*s).IsZero() {
+			s.Description = anyValue
+			return
+		}
+		if isFalse(s.AdditionalProperties) {
+			s.AdditionalProperties = nil
+		}
+	})
+}
+
+// notNull types every ["null", T] subschema as T alone.
+func notNull(s *jsonschema.Schema) {
+	eachSchema(s, func(s *jsonschema.Schema) {
+		if len(s.Types) == 2 && s.Types[0] == "null" {
+			s.Type, s.Types = s.Types[1], nil
+		}
+	})
+}
+
+// eachSchema calls f on s and then on every schema inside it. It walks every
+// field that holds schemas (properties, items, $defs, allOf …) by
+// reflection, so a keyword added to the jsonschema package is covered too.
+func eachSchema(s *jsonschema.Schema, f func(*jsonschema.Schema)) {
 	if s == nil {
 		return
 	}
-	if reflect.ValueOf(*s).IsZero() {
-		s.Description = anyValue
-		return
-	}
-	if isFalse(s.AdditionalProperties) {
-		s.AdditionalProperties = nil
-	}
+	f(s)
 	v := reflect.ValueOf(s).Elem()
 	for i := 0; i < v.NumField(); i++ {
-		f := v.Field(i)
+		fv := v.Field(i)
 		if !v.Type().Field(i).IsExported() {
 			continue
 		}
 		switch {
-		case f.Type() == reflect.PointerTo(schemaType):
-			if !f.IsNil() {
-				objectSchemas(f.Interface().(*jsonschema.Schema))
+		case fv.Type() == reflect.PointerTo(schemaType):
+			if !fv.IsNil() {
+				eachSchema(fv.Interface().(*jsonschema.Schema), f)
 			}
-		case f.Kind() == reflect.Slice && f.Type().Elem() == reflect.PointerTo(schemaType):
-			for j := 0; j < f.Len(); j++ {
-				objectSchemas(f.Index(j).Interface().(*jsonschema.Schema))
+		case fv.Kind() == reflect.Slice && fv.Type().Elem() == reflect.PointerTo(schemaType):
+			for j := 0; j < fv.Len(); j++ {
+				eachSchema(fv.Index(j).Interface().(*jsonschema.Schema), f)
 			}
-		case f.Kind() == reflect.Map && f.Type().Elem() == reflect.PointerTo(schemaType):
-			for _, k := range f.MapKeys() {
-				objectSchemas(f.MapIndex(k).Interface().(*jsonschema.Schema))
+		case fv.Kind() == reflect.Map && fv.Type().Elem() == reflect.PointerTo(schemaType):
+			for _, k := range fv.MapKeys() {
+				eachSchema(fv.MapIndex(k).Interface().(*jsonschema.Schema), f)
 			}
 		}
 	}
@@ -176,4 +193,54 @@ func BoolSubschemasIn(raw []byte) ([]string, error) {
 	}
 	sort.Strings(bad)
 	return bad, nil
+}
+
+var marshalerType = reflect.TypeFor[json.Marshaler]()
+
+// fillable: the field is always written, and a nil value of it marshals
+// as null where an empty one marshals as [] or {}. (An omitempty field is
+// left alone: empty or nil, it is not written, and code may tell the two
+// apart.)
+func fillable(sf reflect.StructField) bool {
+	_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+	if strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero") {
+		return false
+	}
+	t := sf.Type
+	switch {
+	case t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType):
+		return false
+	case t.Kind() == reflect.Slice:
+		return t.Elem().Kind() != reflect.Uint8 // []byte is a base64 string
+	}
+	return t.Kind() == reflect.Map
+}
+
+// emptyLists returns o with every nil top-level list or map made empty, so
+// that a result says [] where it has none, as scripts reading --json expect
+// (jq's .processes[] fails on null).
+func emptyLists[T any](o T) T {
+	v := reflect.ValueOf(&o).Elem()
+	fillLists(v)
+	return o
+}
+
+func fillLists(v reflect.Value) {
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	for i := 0; i < v.NumField(); i++ {
+		f, sf := v.Field(i), v.Type().Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		switch {
+		case !sf.IsExported() || name == "-":
+		case sf.Anonymous && name == "" && f.Kind() == reflect.Struct:
+			fillLists(f)
+		case !fillable(sf) || !f.IsNil():
+		case f.Kind() == reflect.Slice:
+			f.Set(reflect.MakeSlice(sf.Type, 0, 0))
+		case f.Kind() == reflect.Map:
+			f.Set(reflect.MakeMap(sf.Type))
+		}
+	}
 }

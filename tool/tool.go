@@ -99,8 +99,8 @@ type Def[In, Out any] struct {
 	// Default: this is the subcommand its parent runs when given none
 	// (velos metrics --port 9615 is velos metrics serve --port 9615).
 	Default bool
-	Title   string
-	Summary string // one line, shown in --help and as the MCP description
+	Title   string // for people: schemas/<tool>.json (tools/list leaves it out to save tokens)
+	Summary string // one line, shown in --help and as the MCP description: what the tool gives and when to use it
 	Effect  Effect
 	// Idempotent: calling it twice with the same input has no further effect.
 	Idempotent bool
@@ -143,6 +143,9 @@ type Entry interface {
 	// InputSchema and OutputSchema are the JSON Schemas MCP clients see.
 	InputSchema() (*jsonschema.Schema, error)
 	OutputSchema() (*jsonschema.Schema, error)
+	// ResultSchema is the whole output's schema: every level of the
+	// structured content and of --json (OutputSchema says only "object").
+	ResultSchema() (*jsonschema.Schema, error)
 	// Annotations are the MCP hints derived from the effect.
 	Annotations() *mcp.ToolAnnotations
 	// Register adds the tool to an MCP server whose handlers use d.
@@ -168,6 +171,8 @@ func (t *Def[In, Out]) OutType() reflect.Type { return reflect.TypeFor[Out]() }
 
 // InputSchema implements [Entry]: inferred from In, with descriptions, enums
 // and defaults copied from the same tags kong reads, so the CLI and MCP agree.
+// A list, map or pointer is typed without its "null": no caller should send
+// null, and each one costs a model tokens in every tools/list.
 func (t *Def[In, Out]) InputSchema() (*jsonschema.Schema, error) {
 	s, err := jsonschema.For[In](nil)
 	if err != nil {
@@ -177,11 +182,25 @@ func (t *Def[In, Out]) InputSchema() (*jsonschema.Schema, error) {
 		return nil, fmt.Errorf("%s input schema: %w", t.Name, err)
 	}
 	objectSchemas(s)
+	notNull(s)
 	return s, nil
 }
 
-// OutputSchema implements [Entry].
+// OutputSchema implements [Entry]: what tools/list says of the result —
+// that it is an object, so clients expect structured content — and no
+// more. Every key of every tool's result would cost each connected model
+// about 25 tokens a tool on every turn, and the description already says
+// what a tool gives; the whole schema is [Def.ResultSchema], in
+// schemas/<tool>.json, which the interop tests hold every result to.
 func (t *Def[In, Out]) OutputSchema() (*jsonschema.Schema, error) {
+	if _, err := t.ResultSchema(); err != nil {
+		return nil, err
+	}
+	return &jsonschema.Schema{Type: "object"}, nil
+}
+
+// ResultSchema implements [Entry].
+func (t *Def[In, Out]) ResultSchema() (*jsonschema.Schema, error) {
 	s, err := jsonschema.For[Out](nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s output schema: %w", t.Name, err)
@@ -190,10 +209,10 @@ func (t *Def[In, Out]) OutputSchema() (*jsonschema.Schema, error) {
 	return s, nil
 }
 
-// Annotations implements [Entry].
+// Annotations implements [Entry]. They carry no title (see [Def.Register]).
 func (t *Def[In, Out]) Annotations() *mcp.ToolAnnotations {
 	f := false
-	a := &mcp.ToolAnnotations{Title: t.Title, OpenWorldHint: &f, IdempotentHint: t.Idempotent || t.Effect == ReadOnly}
+	a := &mcp.ToolAnnotations{OpenWorldHint: &f, IdempotentHint: t.Idempotent || t.Effect == ReadOnly}
 	switch t.Effect {
 	case ReadOnly:
 		a.ReadOnlyHint = true
@@ -219,7 +238,11 @@ func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 	if err != nil {
 		return err
 	}
-	mcp.AddTool(srv, &mcp.Tool{Name: t.Name, Title: t.Title, Description: t.Summary,
+	// No title: a client shows the snake_case name instead, and a model
+	// reads the name and description, not a title. Every token of
+	// tools/list is paid by every model on every turn (evals/ holds the
+	// budget); the title stays in schemas/<tool>.json.
+	mcp.AddTool(srv, &mcp.Tool{Name: t.Name, Description: t.Summary,
 		InputSchema: in, OutputSchema: out, Annotations: t.Annotations()},
 		func(ctx context.Context, req *mcp.CallToolRequest, in In) (_ *mcp.CallToolResult, _ Out, err error) {
 			if err := knownArguments[In](req.Params.Arguments); err != nil {
@@ -242,6 +265,7 @@ func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 					return nil, o, err
 				}
 			}
+			o = emptyLists(o)
 			text, err := render.AIString(o)
 			if err != nil {
 				return nil, o, err
@@ -272,14 +296,33 @@ func knownArguments[In any](raw json.RawMessage) error {
 
 var interp = regexp.MustCompile(`\$\{[^}]*\}`)
 
-// Help returns a field's help text as the schema shows it: kong's ${…}
-// placeholders removed.
+// Help returns a field's help text without kong's ${…} placeholders: what
+// the CLI's help and the README say.
 func Help(sf reflect.StructField) string {
 	h := interp.ReplaceAllString(sf.Tag.Get("help"), "")
 	return strings.TrimSpace(strings.Join(strings.Fields(h), " "))
 }
 
-// annotate copies help, enum and default tags into the schema's properties.
+// Brief returns a field's description in the input schema, which every
+// model pays for in each tools/list: its brief tag, else its help. A brief
+// says what a model needs that the name, type, enum and default do not
+// (units, the default when it is not a schema default, what a value means);
+// brief:"-" gives none, for a field whose name says it all.
+func Brief(sf reflect.StructField) string {
+	b, ok := sf.Tag.Lookup("brief")
+	switch {
+	case !ok:
+		return Help(sf)
+	case b == "-":
+		return ""
+	}
+	return b
+}
+
+// annotate copies brief (or help), enum and default tags into the schema's
+// properties. The empty string that kong needs in an enum for "not given"
+// (enum:",fork,cluster" default:"") is left out of the schema: there, not
+// given is leaving the key out.
 func annotate(s *jsonschema.Schema, t reflect.Type) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -306,7 +349,7 @@ func annotate(s *jsonschema.Schema, t reflect.Type) error {
 		if p == nil {
 			continue
 		}
-		if h := Help(sf); h != "" {
+		if h := Brief(sf); h != "" {
 			p.Description = h
 		}
 		target := p
@@ -315,12 +358,12 @@ func annotate(s *jsonschema.Schema, t reflect.Type) error {
 		}
 		if e, ok := sf.Tag.Lookup("enum"); ok {
 			for _, v := range strings.Split(e, ",") {
-				if v = strings.TrimSpace(v); v != "" || sf.Type.Kind() == reflect.String {
+				if v = strings.TrimSpace(v); v != "" {
 					target.Enum = append(target.Enum, v)
 				}
 			}
 		}
-		if dv, ok := sf.Tag.Lookup("default"); ok && sf.Type.Kind() != reflect.Slice {
+		if dv, ok := sf.Tag.Lookup("default"); ok && dv != "" && sf.Type.Kind() != reflect.Slice {
 			var raw []byte
 			var err error
 			switch sf.Type.Kind() {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 type sampleIn struct {
@@ -81,14 +83,112 @@ func TestExplicitKeepsZeros(t *testing.T) {
 	}
 	type in struct {
 		embedded
-		Name  string   `json:"name,omitempty" help:"n."`
-		Tags  []string `json:"tags,omitempty" help:"t."`
-		Quiet bool     `json:"quiet,omitempty" help:"q."`
-		Skip  string   `json:"-"`
+		Name   string   `json:"name,omitempty" help:"n."`
+		Tags   []string `json:"tags,omitempty" help:"t."`
+		Quiet  bool     `json:"quiet,omitempty" help:"q."`
+		Loud   bool     `json:"loud,omitempty" default:"true" help:"l."`
+		Stream string   `json:"stream,omitempty" enum:",out,err" default:"" help:"s."`
+		Skip   string   `json:"-"`
 	}
+	// A zero with a schema default in its place is sent; any other zero
+	// means the same left out (and "" is no value of the stream enum).
 	got := Explicit(in{Name: "api"})
-	want := map[string]any{"name": "api", "port": 0, "quiet": false}
-	if len(got) != len(want) || got["name"] != "api" || got["port"] != 0 || got["quiet"] != false {
+	want := map[string]any{"name": "api", "port": 0, "loud": false}
+	if len(got) != len(want) || got["name"] != "api" || got["port"] != 0 || got["loud"] != false {
 		t.Fatalf("Explicit = %#v, want %#v (no tags: a nil list stays absent)", got, want)
+	}
+}
+
+// What a model reads of an input: the brief tag (none for "-"), else the
+// help; no "" in an enum kong needs it in, and no null type.
+func TestInputSchemaForModels(t *testing.T) {
+	type in struct {
+		Timeout string   `json:"timeout,omitempty" brief:"before SIGKILL (default 5s)" help:"Grace after the stop signal before SIGKILL (default 5s)."`
+		User    string   `json:"user,omitempty" brief:"-" help:"Run as this user."`
+		Mode    string   `json:"mode,omitempty" enum:",fork,cluster" default:"" help:"fork or cluster."`
+		Paths   []string `json:"paths,omitempty" help:"Paths."`
+		Env     *struct {
+			A string `json:"a"`
+		} `json:"env,omitempty" help:"Env."`
+	}
+	d := &Def[in, sampleOut]{Name: "brief_test", Effect: ReadOnly}
+	s, err := d.InputSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(s)
+	got := string(b)
+	for _, want := range []string{
+		`"timeout":{"type":"string","description":"before SIGKILL (default 5s)"}`,
+		`"user":{"type":"string"}`,
+		`"mode":{"type":"string","description":"fork or cluster.","enum":["fork","cluster"]}`,
+		`"paths":{"type":"array","items":{"type":"string"},"description":"Paths."}`,
+		`"env":{"type":"object"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("schema lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "null") || strings.Contains(got, "Grace") {
+		t.Errorf("a null type or the help instead of the brief reached the schema: %s", got)
+	}
+}
+
+type nestedOut struct {
+	Name  string            `json:"name"`
+	Rows  []sampleOut       `json:"rows"`
+	Extra []sampleOut       `json:"extra,omitempty"`
+	Env   map[string]string `json:"env"`
+	Inner *sampleOut        `json:"inner,omitempty"`
+	Must  *sampleOut        `json:"must"`
+	Any   any               `json:"any"`
+}
+
+// tools/list says the output is an object; schemas/ has the rest.
+func TestOutputSchemaObject(t *testing.T) {
+	d := &Def[sampleIn, nestedOut]{Name: "out_test", Effect: ReadOnly}
+	out, err := d.OutputSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(out); string(b) != `{"type":"object"}` {
+		t.Errorf("output schema %s", b)
+	}
+	full, err := d.ResultSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(full); !strings.Contains(string(b), `"echo"`) || !strings.Contains(string(b), `"required"`) {
+		t.Errorf("the result schema lost the nested levels: %s", b)
+	}
+	// The always-written lists are [] where nil, the omitempty ones left alone.
+	o := emptyLists(nestedOut{Name: "x"})
+	if o.Rows == nil || o.Env == nil || o.Extra != nil {
+		t.Errorf("emptyLists: %+v", o)
+	}
+}
+
+// The title is for people: tools/list leaves it out, annotations too.
+func TestNoTitleInToolsList(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "t"}, nil)
+	if err := sample.Register(srv, &Deps{}); err != nil {
+		t.Fatal(err)
+	}
+	st, ct := mcp.NewInMemoryTransports()
+	if _, err := srv.Connect(context.Background(), st, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c"}, nil).Connect(context.Background(), ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	if strings.Contains(string(b), `"title"`) || !strings.Contains(string(b), `"description":"Echo."`) {
+		t.Errorf("tools/list: %s", b)
 	}
 }

@@ -12,8 +12,8 @@ import (
 
 // ConfigGetIn names a process and, optionally, one key.
 type ConfigGetIn struct {
-	Name string `json:"name" arg:"" help:"Process name."`
-	Key  string `json:"key,omitempty" arg:"" optional:"" help:"One key path, e.g. max_memory, env.PORT or env.staging.PORT (default: every key)."`
+	Name string `json:"name" arg:"" brief:"-" help:"Process name."`
+	Key  string `json:"key,omitempty" arg:"" optional:"" brief:"e.g. env.PORT (default: all)" help:"One key path, e.g. max_memory, env.PORT or env.staging.PORT (default: every key)."`
 }
 
 // ConfigGetOut is a process's config as it was asked for (the config-file
@@ -37,7 +37,7 @@ type ConfigGetOut struct {
 // ConfigGet is config_get.
 var ConfigGet = &tool.Def[ConfigGetIn, ConfigGetOut]{
 	Name: "config_get", CLI: "config get", Title: "Show a process's config", Effect: tool.ReadOnly,
-	Summary: "A process's config as given (file keys, env, env profiles), or the value of one key path.",
+	Summary: "A process's config as given (keys, env, env profiles), or one key's value.",
 	Run: func(ctx context.Context, d *tool.Deps, in ConfigGetIn) (ConfigGetOut, error) {
 		e, err := specEntry(d, in.Name)
 		if err != nil {

@@ -10,9 +10,9 @@ import (
 
 // ConfigSetIn is one key to change.
 type ConfigSetIn struct {
-	Name  string `json:"name" arg:"" help:"Process name."`
-	Key   string `json:"key" arg:"" help:"Key path, e.g. max_memory, autorestart, env.PORT or env.staging.PORT."`
-	Value string `json:"value" arg:"" help:"New value as written in a config file: 512M, 5s, true, [\"a\",\"b\"] or a,b; empty clears the key."`
+	Name  string `json:"name" arg:"" brief:"-" help:"Process name."`
+	Key   string `json:"key" arg:"" brief:"e.g. max_memory, env.PORT" help:"Key path, e.g. max_memory, autorestart, env.PORT or env.staging.PORT."`
+	Value string `json:"value" arg:"" brief:"as in a config file, e.g. 512M; empty clears" help:"New value as written in a config file: 512M, 5s, true, [\"a\",\"b\"] or a,b; empty clears the key."`
 }
 
 // When a config change takes effect.
@@ -38,7 +38,7 @@ type ConfigSetOut struct {
 // ConfigSet is config_set.
 var ConfigSet = &tool.Def[ConfigSetIn, ConfigSetOut]{
 	Name: "config_set", CLI: "config set", Title: "Change one config key", Effect: tool.Mutating,
-	Summary: "Change one key of a process's config, checked as in a file; kept for velos save; in effect at once where safe, else at next restart.",
+	Summary: "Change one config key of a process, checked and kept by save; applied now where safe, else at the next restart.",
 	Run: func(ctx context.Context, d *tool.Deps, in ConfigSetIn) (ConfigSetOut, error) {
 		e, err := specEntry(d, in.Name)
 		if err != nil {

@@ -13,7 +13,7 @@ import (
 
 // ConfigValidateIn names the file to check.
 type ConfigValidateIn struct {
-	File string `json:"file" arg:"" help:"Config file to check, e.g. velos.toml."`
+	File string `json:"file" arg:"" brief:"-" help:"Config file to check, e.g. velos.toml."`
 }
 
 // ConfigProcess is one process a valid file defines, as it would run.
@@ -34,7 +34,7 @@ type ConfigValidateOut struct {
 // ConfigValidate is config_validate.
 var ConfigValidate = &tool.Def[ConfigValidateIn, ConfigValidateOut]{
 	Name: "config_validate", CLI: "config validate", Title: "Check a config file", Effect: tool.ReadOnly,
-	Summary: "Check a velos.toml without starting anything: every problem with its file:line:col and key, or the processes it defines.",
+	Summary: "Check a velos.toml without starting anything: its problems at file:line:col, or its processes.",
 	Prepare: func(in *ConfigValidateIn, cwd string) error {
 		if in.File != "" && !filepath.IsAbs(in.File) {
 			in.File = filepath.Join(cwd, in.File)

@@ -12,7 +12,7 @@ import (
 
 // DescribeIn names one process.
 type DescribeIn struct {
-	Target string `json:"target" arg:"" help:"Process name or numeric id."`
+	Target string `json:"target" arg:"" brief:"name or id" help:"Process name or numeric id."`
 }
 
 // ProcessDetail is everything about one process.
@@ -88,7 +88,7 @@ type DescribeOut struct {
 // Describe is process_describe.
 var Describe = &tool.Def[DescribeIn, DescribeOut]{
 	Name: "process_describe", CLI: "describe", Aliases: []string{"show"}, Title: "Describe a process", Effect: tool.ReadOnly,
-	Summary: "Everything about one process: command, cwd, env, policy, last exit, restart history with causes, log files.",
+	Summary: "One process in full: command, cwd, env, policy, last exit, restart causes, log files.",
 	Run: func(ctx context.Context, d *tool.Deps, in DescribeIn) (DescribeOut, error) {
 		ins, err := d.Procs.Select(in.Target)
 		if err != nil {

@@ -17,8 +17,8 @@ import (
 
 // EnvIn selects processes and how much of their environment to show.
 type EnvIn struct {
-	Target string `json:"target" arg:"" help:"Process name, numeric id, or all."`
-	All    bool   `json:"all,omitempty" help:"Every variable, those the process inherits from the daemon too."`
+	Target string `json:"target" arg:"" brief:"name, id or all" help:"Process name, numeric id, or all."`
+	All    bool   `json:"all,omitempty" brief:"inherited ones too" help:"Every variable, those the process inherits from the daemon too."`
 }
 
 // ProcessEnv is one process's environment.
@@ -58,7 +58,7 @@ func (o EnvOut) WriteHuman(w io.Writer, _ render.Options) error {
 // Env is process_env.
 var Env = &tool.Def[EnvIn, EnvOut]{
 	Name: "process_env", CLI: "env", Title: "Process environment", Effect: tool.ReadOnly,
-	Summary: "The environment a process runs with: what Velos and its config set (all: the inherited variables too); PM2's env.",
+	Summary: "The environment a process runs with: what Velos and its config set (all: inherited too).",
 	Run: func(ctx context.Context, d *tool.Deps, in EnvIn) (EnvOut, error) {
 		ins, err := d.Procs.Select(in.Target)
 		if err != nil {

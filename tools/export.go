@@ -15,14 +15,14 @@ import (
 
 // ExportIn names the config, the target and where the files go.
 type ExportIn struct {
-	Target string `json:"target" arg:"" enum:"kubernetes,systemd,compose" help:"What to write: kubernetes (per process a Deployment, ConfigMap, Secret, Service), systemd (units) or compose (one Compose file)."`
-	File   string `json:"file,omitempty" arg:"" optional:"" help:"Config file (default: velos.toml in the current folder)."`
-	Out    string `json:"out,omitempty" help:"Folder to write the files to, created if missing (files of the same names are replaced); default: print them."`
-	Env    string `json:"env,omitempty" help:"Env profile merged over env, as with velos start --env."`
-	Image  string `json:"image,omitempty" help:"Container image holding the app (kubernetes, compose); default: a placeholder that fails to pull."`
-	AppDir string `json:"app_dir,omitempty" help:"Where the config file's folder is inside the image (default /app) or, for systemd, on the machine (default: the folder itself)."`
+	Target string `json:"target" arg:"" enum:"kubernetes,systemd,compose" brief:"-" help:"What to write: kubernetes (per process a Deployment, ConfigMap, Secret, Service), systemd (units) or compose (one Compose file)."`
+	File   string `json:"file,omitempty" arg:"" optional:"" brief:"default ./velos.toml" help:"Config file (default: velos.toml in the current folder)."`
+	Out    string `json:"out,omitempty" brief:"folder to write to (default: print)" help:"Folder to write the files to, created if missing (files of the same names are replaced); default: print them."`
+	Env    string `json:"env,omitempty" brief:"env profile" help:"Env profile merged over env, as with velos start --env."`
+	Image  string `json:"image,omitempty" brief:"-" help:"Container image holding the app (kubernetes, compose); default: a placeholder that fails to pull."`
+	AppDir string `json:"app_dir,omitempty" brief:"app folder in the image (default /app)" help:"Where the config file's folder is inside the image (default /app) or, for systemd, on the machine (default: the folder itself)."`
 	// CronJobs: see [export.Options.CronJobs].
-	CronJobs bool `json:"cron_jobs,omitempty" help:"kubernetes: a CronJob running kubectl rollout restart for each cron_restart, instead of a note."`
+	CronJobs bool `json:"cron_jobs,omitempty" brief:"kubernetes: CronJobs for cron_restart" help:"kubernetes: a CronJob running kubectl rollout restart for each cron_restart, instead of a note."`
 }
 
 // ExportOut is the export: the files (their contents when printed, their
@@ -74,7 +74,7 @@ func (o ExportOut) WriteHuman(w io.Writer, _ render.Options) error {
 // Export is config_export.
 var Export = &tool.Def[ExportIn, ExportOut]{
 	Name: "config_export", CLI: "export", Title: "Export a config to Kubernetes, systemd or Compose", Effect: tool.Mutating, Idempotent: true,
-	Summary: "Turn a velos.toml into Kubernetes manifests, systemd units or a Compose file; every setting without an exact equivalent is listed with what was done.",
+	Summary: "Turn a velos.toml into Kubernetes, systemd or Compose files, listing the settings with no exact equivalent.",
 	Prepare: func(in *ExportIn, cwd string) error {
 		if in.File == "" {
 			in.File = "velos.toml"

@@ -10,7 +10,7 @@ import (
 
 // FlushIn names whose logs to empty.
 type FlushIn struct {
-	Target string `json:"target,omitempty" arg:"" optional:"" help:"Process name, numeric id, or all (the default)."`
+	Target string `json:"target,omitempty" arg:"" optional:"" brief:"name, id or all (default)" help:"Process name, numeric id, or all (the default)."`
 }
 
 // FlushOut names the logs emptied.
@@ -21,7 +21,7 @@ type FlushOut struct {
 // Flush is log_flush.
 var Flush = &tool.Def[FlushIn, FlushOut]{
 	Name: "log_flush", CLI: "flush", Title: "Empty logs", Effect: tool.Destructive, Idempotent: true,
-	Summary: "Empty the log files of a process, or of every process: current files truncated, rotated ones deleted.",
+	Summary: "Empty log files: current ones truncated, rotated ones deleted.",
 	Run: func(ctx context.Context, d *tool.Deps, in FlushIn) (FlushOut, error) {
 		out := FlushOut{Flushed: []string{}}
 		if in.Target == "" || in.Target == "all" {

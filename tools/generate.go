@@ -11,7 +11,10 @@ import (
 )
 
 // SchemaFile is what schemas/<tool>.json holds: the tool as MCP clients see
-// it in tools/list, plus its CLI names.
+// it in tools/list (name, description, inputSchema, outputSchema,
+// annotations), plus its title and CLI names, and resultSchema: every level
+// of its output — the structured content and `velos <cmd> --json` — where
+// outputSchema says only "an object".
 type SchemaFile struct {
 	Name         string   `json:"name"`
 	Title        string   `json:"title"`
@@ -22,6 +25,7 @@ type SchemaFile struct {
 	Annotations  any      `json:"annotations"`
 	InputSchema  any      `json:"inputSchema"`
 	OutputSchema any      `json:"outputSchema"`
+	ResultSchema any      `json:"resultSchema"`
 }
 
 // Generated returns every generated file's content by path relative to the
@@ -39,9 +43,13 @@ func Generated(entries []tool.Entry) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		result, err := e.ResultSchema()
+		if err != nil {
+			return nil, err
+		}
 		f := SchemaFile{Name: info.Name, Title: info.Title, Description: info.Summary, CLI: info.CLI,
 			Aliases: info.Aliases, Effect: info.Effect.String(), Annotations: e.Annotations(),
-			InputSchema: in, OutputSchema: out}
+			InputSchema: in, OutputSchema: out, ResultSchema: result}
 		b, err := json.MarshalIndent(f, "", "  ")
 		if err != nil {
 			return nil, fmt.Errorf("schema %s: %w", info.Name, err)

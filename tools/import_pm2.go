@@ -16,9 +16,9 @@ import (
 
 // ImportPM2In names the PM2 file to convert and where the velos.toml goes.
 type ImportPM2In struct {
-	File   string `json:"file,omitempty" arg:"" optional:"" help:"PM2 ecosystem file (.config.js, .cjs, .mjs, .json, .yaml) or dump (default: $PM2_HOME/dump.pm2, else ~/.pm2/dump.pm2)."`
-	Output string `json:"output,omitempty" short:"o" help:"Where to write the velos.toml (default: velos.toml beside an ecosystem file, or in the current folder for a dump); - prints it."`
-	Force  bool   `json:"force,omitempty" help:"Replace the output file if it exists."`
+	File   string `json:"file,omitempty" arg:"" optional:"" brief:"ecosystem file or dump (default ~/.pm2/dump.pm2)" help:"PM2 ecosystem file (.config.js, .cjs, .mjs, .json, .yaml) or dump (default: $PM2_HOME/dump.pm2, else ~/.pm2/dump.pm2)."`
+	Output string `json:"output,omitempty" short:"o" brief:"default: beside the input; - prints" help:"Where to write the velos.toml (default: velos.toml beside an ecosystem file, or in the current folder for a dump); - prints it."`
+	Force  bool   `json:"force,omitempty" brief:"-" help:"Replace the output file if it exists."`
 }
 
 // ImportPM2Out is the velos.toml written (or printed) and what it holds.
@@ -56,7 +56,7 @@ func (o ImportPM2Out) WriteHuman(w io.Writer, _ render.Options) error {
 // ImportPM2 is config_import_pm2.
 var ImportPM2 = &tool.Def[ImportPM2In, ImportPM2Out]{
 	Name: "config_import_pm2", CLI: "import pm2", Title: "Import a PM2 file", Effect: tool.Mutating,
-	Summary: "Write the velos.toml equivalent of a PM2 ecosystem file or dump.pm2, with comments for the keys that did not map.",
+	Summary: "Write the velos.toml of a PM2 ecosystem file or dump.pm2, commenting the keys that did not map.",
 	Prepare: func(in *ImportPM2In, cwd string) error {
 		if in.File == "" {
 			p, err := pm2.DefaultDump()

@@ -21,9 +21,27 @@ import (
 // RangeIn is a time range over a process's logs. Times are as
 // [logs.ParseTime] reads them.
 type RangeIn struct {
-	Since string `json:"since,omitempty" help:"Start of the range (inclusive): a time (2024-01-15 10:00, RFC 3339) or a duration before now (30m, 2h, 1d)."`
-	Until string `json:"until,omitempty" help:"End of the range (exclusive): a time or a duration before now."`
-	Last  string `json:"last,omitempty" help:"The last DURATION (15m, 1h, 1d): the same as since=DURATION."`
+	Since string `json:"since,omitempty" brief:"RFC 3339 time or age, e.g. 2h" help:"Start of the range (inclusive): a time (2024-01-15 10:00, RFC 3339) or a duration before now (30m, 2h, 1d)."`
+	Until string `json:"until,omitempty" brief:"-" help:"End of the range (exclusive): a time or a duration before now."`
+	// Last is the CLI's --last: Prepare ([prepareRange]) makes it since, which
+	// takes an age too, so MCP has one argument for the start, as
+	// process_logs.
+	Last string `json:"-" help:"The last DURATION (15m, 1h, 1d): the same as --since DURATION."`
+}
+
+// prepareRange turns the CLI's --last into since, and refuses both.
+func prepareRange(r *RangeIn) error {
+	if r.Last == "" {
+		return nil
+	}
+	if r.Since != "" {
+		return errors.New("give --since or --last, not both")
+	}
+	if _, err := parseAge(r.Last); err != nil {
+		return fmt.Errorf("--last %q: %w", r.Last, err)
+	}
+	r.Since, r.Last = r.Last, ""
+	return nil
 }
 
 // bounds parses the range relative to now.

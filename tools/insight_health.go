@@ -16,8 +16,8 @@ import (
 
 // HealthIn names the processes to judge.
 type HealthIn struct {
-	Target string `json:"target" arg:"" help:"Process name, numeric id, or all."`
-	Window string `json:"window,omitempty" default:"1h" help:"How far back restarts, errors, anomalies and memory are looked at (15m, 1h, 1d)."`
+	Target string `json:"target" arg:"" brief:"name, id or all" help:"Process name, numeric id, or all."`
+	Window string `json:"window,omitempty" default:"1h" brief:"-" help:"How far back restarts, errors, anomalies and memory are looked at (15m, 1h, 1d)."`
 }
 
 // Verdicts of process_health_summary, from best to worst.
@@ -70,7 +70,7 @@ const (
 // ProcessHealth is process_health_summary.
 var ProcessHealth = &tool.Def[HealthIn, HealthOut]{
 	Name: "process_health_summary", CLI: "health", Title: "Process health", Effect: tool.ReadOnly,
-	Summary: "One verdict per process (healthy, degraded, failing, stopped) with its reasons: restarts and causes, last exit, memory trend, error rate, anomalies, last error.",
+	Summary: "Start here when a process misbehaves: a verdict (healthy, degraded, failing, stopped) and why: restarts, exits, memory, errors.",
 	Run: func(ctx context.Context, d *tool.Deps, in HealthIn) (HealthOut, error) {
 		if in.Window == "" {
 			in.Window = "1h"

@@ -17,15 +17,15 @@ import (
 
 // SearchIn is a regex search over a process's logs.
 type SearchIn struct {
-	Target  string `json:"target" arg:"" help:"Process name, numeric id, or all."`
-	Pattern string `json:"pattern" arg:"" help:"Regular expression (RE2) matched against each line, without colours."`
+	Target  string `json:"target" arg:"" brief:"name, id or all" help:"Process name, numeric id, or all."`
+	Pattern string `json:"pattern" arg:"" brief:"RE2 regex" help:"Regular expression (RE2) matched against each line, without colours."`
 	RangeIn
-	Level      string `json:"level,omitempty" enum:",debug,info,warn,error,fatal" default:"" help:"Only lines at this level or more severe (error also gives fatal)."`
-	IgnoreCase bool   `json:"ignore_case,omitempty" short:"i" help:"Match without regard to case."`
-	Limit      int    `json:"limit,omitempty" default:"20" help:"Most matches returned (the latest ones), up to 200."`
-	Before     int    `json:"before,omitempty" short:"B" help:"Lines of context shown before each match, up to 10."`
-	After      int    `json:"after,omitempty" short:"A" help:"Lines of context shown after each match, up to 10."`
-	Cursor     string `json:"cursor,omitempty" help:"Continue a truncated search: the cursor of the previous answer gives the earlier matches."`
+	Level      string `json:"level,omitempty" enum:",debug,info,warn,error,fatal" default:"" brief:"this or worse" help:"Only lines at this level or more severe (error also gives fatal)."`
+	IgnoreCase bool   `json:"ignore_case,omitempty" short:"i" brief:"-" help:"Match without regard to case."`
+	Limit      int    `json:"limit,omitempty" default:"20" brief:"-" help:"Most matches returned (the latest ones), up to 200."`
+	Before     int    `json:"before,omitempty" short:"B" brief:"context lines (max 10)" help:"Lines of context shown before each match, up to 10."`
+	After      int    `json:"after,omitempty" short:"A" brief:"context lines (max 10)" help:"Lines of context shown after each match, up to 10."`
+	Cursor     string `json:"cursor,omitempty" brief:"from a truncated answer" help:"Continue a truncated search: the cursor of the previous answer gives the earlier matches."`
 }
 
 // SearchMatch is one matching line with its context.
@@ -59,7 +59,8 @@ const (
 // LogSearch is log_search.
 var LogSearch = &tool.Def[SearchIn, SearchOut]{
 	Name: "log_search", CLI: "search", Title: "Search logs", Effect: tool.ReadOnly,
-	Summary: "Regex search over a process's logs: time range, level, context lines; the latest matches, with a cursor for earlier ones.",
+	Summary: "Find log lines by regex, with context, time range and level; latest first, with a cursor for earlier ones.",
+	Prepare: func(in *SearchIn, cwd string) error { return prepareRange(&in.RangeIn) },
 	Run:     runSearch,
 }
 

@@ -15,14 +15,15 @@ import (
 
 // SummaryIn asks for the digest of a process's logs.
 type SummaryIn struct {
-	Target string `json:"target" arg:"" help:"Process name, numeric id, or all."`
+	Target string `json:"target" arg:"" brief:"name, id or all" help:"Process name, numeric id, or all."`
 	RangeIn
 }
 
 // LogSummaryTool is log_summary.
 var LogSummaryTool = &tool.Def[SummaryIn, LogSummary]{
 	Name: "log_summary", CLI: "summary", Title: "Summarise logs", Effect: tool.ReadOnly,
-	Summary: "Digest of a process's logs over a time range: error and warning counts, last error with file:line, top patterns, anomalies, restarts.",
+	Summary: "A digest of the logs, to read before the lines: error and warning counts, last error at file:line, top patterns, anomalies.",
+	Prepare: func(in *SummaryIn, cwd string) error { return prepareRange(&in.RangeIn) },
 	Run: func(ctx context.Context, d *tool.Deps, in SummaryIn) (LogSummary, error) {
 		return logSummary(ctx, d, in.Target, in.RangeIn)
 	},

@@ -10,7 +10,7 @@ import (
 // Stop is process_stop.
 var Stop = &tool.Def[TargetIn, ProcessesOut]{
 	Name: "process_stop", CLI: "stop", Title: "Stop processes", Effect: tool.Destructive, Idempotent: true,
-	Summary: "Stop processes: kill signal to the process group, SIGKILL after kill_timeout.",
+	Summary: "Stop processes: stop signal to the group, SIGKILL after kill_timeout.",
 	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
 		ins, err := d.Procs.Stop(ctx, in.Target)
 		return ProcessesOut{Processes: processInfos(d, ins)}, err
@@ -20,7 +20,7 @@ var Stop = &tool.Def[TargetIn, ProcessesOut]{
 // Restart is process_restart.
 var Restart = &tool.Def[TargetIn, ProcessesOut]{
 	Name: "process_restart", CLI: "restart", Title: "Restart processes", Effect: tool.Mutating,
-	Summary: "Restart processes: a graceful stop, then a new start; the cause is recorded as manual.",
+	Summary: "Restart processes: a graceful stop, then a new start.",
 	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
 		ins, err := d.Procs.Restart(ctx, in.Target, supervisor.CauseManual)
 		return ProcessesOut{Processes: processInfos(d, ins)}, err

@@ -13,7 +13,7 @@ type ListIn struct{}
 var List = &tool.Def[ListIn, ProcessesOut]{
 	Name: "process_list", CLI: "list", Aliases: []string{"ls"}, JSONAliases: []string{"jlist", "prettylist"},
 	Title: "List processes", Effect: tool.ReadOnly,
-	Summary: "List every managed process with its status, pid, CPU, memory, uptime and restarts.",
+	Summary: "Every process with its status, pid, CPU, memory, uptime and restarts.",
 	Run: func(ctx context.Context, d *tool.Deps, in ListIn) (ProcessesOut, error) {
 		ins := d.Procs.List()
 		// A process started a moment ago has no figures yet: measure it now

@@ -35,23 +35,23 @@ func LogsURI(target string) string { return LogsURIPrefix + target }
 // LogsIn selects log lines. The CLI-only fields (json:"-") are mapped by
 // Prepare: times are parsed there, in the user's zone and clock.
 type LogsIn struct {
-	Target string   `json:"target,omitempty" arg:"" optional:"" help:"Process name, numeric id, or all (the default, as pm2 logs; not with file)."`
-	Lines  int      `json:"lines,omitempty" short:"n" help:"The last N matching lines (default 15; with since or until, every line in the range; -1: every line)."`
-	Grep   string   `json:"grep,omitempty" help:"Only lines matching this regular expression (RE2 syntax)."`
-	Since  string   `json:"since,omitempty" help:"From this time: RFC 3339, '2024-01-15 10:00' (local time), or an age like 30m, 2h, 1d."`
-	Until  string   `json:"until,omitempty" help:"Before this time, in the same forms as since."`
-	Level  []string `json:"level,omitempty" sep:"," enum:"error,warn,info,debug" help:"Only lines of these levels (comma-separated)."`
-	Stream string   `json:"stream,omitempty" enum:",out,err,both" default:"" hidden:"" help:"Which output: out (stdout), err (stderr) or both (the default)."`
-	Cursor string   `json:"cursor,omitempty" help:"Continue a truncated answer: pass its cursor with the same filters."`
+	Target string   `json:"target,omitempty" arg:"" optional:"" brief:"name, id or all (default)" help:"Process name, numeric id, or all (the default, as pm2 logs; not with file)."`
+	Lines  int      `json:"lines,omitempty" short:"n" brief:"last N (default 15; -1: all)" help:"The last N matching lines (default 15; with since or until, every line in the range; -1: every line)."`
+	Grep   string   `json:"grep,omitempty" brief:"RE2 regex" help:"Only lines matching this regular expression (RE2 syntax)."`
+	Since  string   `json:"since,omitempty" brief:"RFC 3339 time or age, e.g. 2h" help:"From this time: RFC 3339, '2024-01-15 10:00' (local time), or an age like 30m, 2h, 1d."`
+	Until  string   `json:"until,omitempty" brief:"-" help:"Before this time, in the same forms as since."`
+	Level  []string `json:"level,omitempty" sep:"," enum:"error,warn,info,debug" brief:"-" help:"Only lines of these levels (comma-separated)."`
+	Stream string   `json:"stream,omitempty" enum:",out,err,both" default:"" hidden:"" brief:"default both" help:"Which output: out (stdout), err (stderr) or both (the default)."`
+	Cursor string   `json:"cursor,omitempty" brief:"from a truncated answer" help:"Continue a truncated answer: pass its cursor with the same filters."`
 	// MaxLines and MaxBytes bound the answer (see the constants).
-	MaxLines int `json:"max_lines,omitempty" help:"Most lines in the answer (default 200, at most 10000)."`
-	MaxBytes int `json:"max_bytes,omitempty" help:"Most bytes of text in the answer (default 32768, at most 1048576)."`
+	MaxLines int `json:"max_lines,omitempty" brief:"default 200" help:"Most lines in the answer (default 200, at most 10000)."`
+	MaxBytes int `json:"max_bytes,omitempty" brief:"-" help:"Most bytes of text in the answer (default 32768, at most 1048576)."`
 	// The insight engine instead of lines (tools/insight_logs.go).
-	Dedupe   bool   `json:"dedupe,omitempty" help:"One row per group of lines equal but for variable parts, with count and first/last time."`
-	Summary  bool   `json:"summary,omitempty" help:"The digest instead of lines (as log_summary)."`
-	Patterns bool   `json:"patterns,omitempty" help:"Mined patterns (variable parts as <*>) with counts."`
-	File     string `json:"file,omitempty" type:"path" help:"Analyse this log file instead of a process."`
-	PerLine  bool   `json:"per_line,omitempty" help:"With file and patterns: every line's template."`
+	Dedupe   bool   `json:"dedupe,omitempty" brief:"group lines equal but for variable parts" help:"One row per group of lines equal but for variable parts, with count and first/last time."`
+	Summary  bool   `json:"summary,omitempty" brief:"as log_summary" help:"The digest instead of lines (as log_summary)."`
+	Patterns bool   `json:"patterns,omitempty" brief:"-" help:"Mined patterns (variable parts as <*>) with counts."`
+	File     string `json:"file,omitempty" type:"path" brief:"analyse this log file instead" help:"Analyse this log file instead of a process."`
+	PerLine  bool   `json:"per_line,omitempty" brief:"with file: each line's template" help:"With file and patterns: every line's template."`
 
 	Last     string `json:"-" help:"Only the last period of time, e.g. 1h (the same as --since 1h)."`
 	Err      bool   `json:"-" xor:"stream" help:"Only stderr."`
@@ -93,7 +93,7 @@ type LogsOut struct {
 // Logs is process_logs.
 var Logs = &tool.Def[LogsIn, LogsOut]{
 	Name: "process_logs", CLI: "logs", Title: "Read process logs", Effect: tool.ReadOnly,
-	Summary: "Timestamped stdout/stderr lines of processes, filtered by time range, regex, level and stream; bounded, with a cursor to continue.",
+	Summary: "Read log lines (stdout/stderr) by time, regex, level and stream; bounded, with a cursor to continue.",
 	Prepare: prepareLogs,
 	Run:     runLogs,
 	Stream:  streamLogs,

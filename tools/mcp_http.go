@@ -10,8 +10,8 @@ import (
 
 // MCPHTTPIn says where to serve MCP over HTTP.
 type MCPHTTPIn struct {
-	Address     string `json:"address,omitempty" default:"127.0.0.1:8765" help:"host:port to listen on; port 0 picks a free one."`
-	AllowRemote bool   `json:"allow_remote,omitempty" help:"Allow a non-loopback address: whoever has the token controls every process."`
+	Address     string `json:"address,omitempty" default:"127.0.0.1:8765" brief:"-" help:"host:port to listen on; port 0 picks a free one."`
+	AllowRemote bool   `json:"allow_remote,omitempty" brief:"allow a non-loopback address" help:"Allow a non-loopback address: whoever has the token controls every process."`
 }
 
 // MCPHTTPOut is where the MCP endpoint is and how to authenticate.
@@ -26,7 +26,7 @@ type MCPHTTPOut struct {
 // MCPHTTP is mcp_http_serve.
 var MCPHTTP = &tool.Def[MCPHTTPIn, MCPHTTPOut]{
 	Name: "mcp_http_serve", CLI: "mcp http", Title: "Serve MCP over HTTP", Effect: tool.Mutating, Idempotent: true,
-	Summary: "Have the daemon serve MCP over streamable HTTP (bearer token, Origin checks) until it stops; velos mcp-server --http is the same.",
+	Summary: "Serve MCP over HTTP too (bearer token in $VELOS_HOME/http.token).",
 	Run: func(ctx context.Context, d *tool.Deps, in MCPHTTPIn) (MCPHTTPOut, error) {
 		if d.MCPHTTP == nil {
 			return MCPHTTPOut{}, fmt.Errorf("mcp http: this daemon cannot serve HTTP")

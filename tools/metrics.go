@@ -14,8 +14,8 @@ import (
 
 // MetricsIn selects processes and the window their statistics cover.
 type MetricsIn struct {
-	Target string `json:"target" arg:"" help:"Process name, numeric id, or all."`
-	Window string `json:"window,omitempty" default:"1m" help:"How far back min/avg/max and the memory trend look, e.g. 30s, 5m, 1h (at most the history kept: 600 samples)."`
+	Target string `json:"target" arg:"" brief:"name, id or all" help:"Process name, numeric id, or all."`
+	Window string `json:"window,omitempty" default:"1m" brief:"-" help:"How far back min/avg/max and the memory trend look, e.g. 30s, 5m, 1h (at most the history kept: 600 samples)."`
 }
 
 // ProcessMetrics is one process's current figures and its window's summary.
@@ -78,7 +78,7 @@ const watchAfterAsk = time.Minute
 // Metrics is process_metrics.
 var Metrics = &tool.Def[MetricsIn, MetricsOut]{
 	Name: "process_metrics", CLI: "metrics show", Title: "Process metrics", Effect: tool.ReadOnly,
-	Summary: "CPU, memory, threads, fds, uptime, restarts of process trees now, with min/avg/max and memory trend over a window.",
+	Summary: "Live CPU, memory, threads and fds of process trees; min/avg/max and memory trend over a window.",
 	Run: func(ctx context.Context, d *tool.Deps, in MetricsIn) (MetricsOut, error) {
 		if in.Window == "" {
 			in.Window = "1m"

@@ -14,9 +14,9 @@ import (
 
 // MetricsServeIn says where the daemon serves /metrics.
 type MetricsServeIn struct {
-	Port        int    `json:"port,omitempty" default:"9615" help:"TCP port for /metrics; 0 picks a free one."`
-	Address     string `json:"address,omitempty" default:"127.0.0.1" help:"Interface to bind; anything but loopback also needs allow_remote."`
-	AllowRemote bool   `json:"allow_remote,omitempty" help:"Allow a non-loopback address: metrics reveal process names and resource use."`
+	Port        int    `json:"port,omitempty" default:"9615" brief:"-" help:"TCP port for /metrics; 0 picks a free one."`
+	Address     string `json:"address,omitempty" default:"127.0.0.1" brief:"-" help:"Interface to bind; anything but loopback also needs allow_remote."`
+	AllowRemote bool   `json:"allow_remote,omitempty" brief:"allow a non-loopback address" help:"Allow a non-loopback address: metrics reveal process names and resource use."`
 }
 
 // MetricsServeOut is where /metrics is served.
@@ -31,7 +31,7 @@ type MetricsServeOut struct {
 var MetricsServe = &tool.Def[MetricsServeIn, MetricsServeOut]{
 	Name: "metrics_serve", CLI: "metrics serve", Title: "Serve Prometheus metrics", Effect: tool.Mutating, Idempotent: true,
 	Default: true, // velos metrics --port 9615, as the product description writes it
-	Summary: "Have the daemon serve Prometheus /metrics (per-process CPU, memory, restarts, up) on a port until it stops.",
+	Summary: "Serve Prometheus /metrics: per-process CPU, memory, restarts, up.",
 	Run: func(ctx context.Context, d *tool.Deps, in MetricsServeIn) (MetricsServeOut, error) {
 		if d.Endpoint == nil {
 			return MetricsServeOut{}, fmt.Errorf("metrics serve: this daemon cannot serve metrics")

@@ -12,7 +12,7 @@ import (
 
 // PIDIn selects processes; every one by default.
 type PIDIn struct {
-	Target string `json:"target,omitempty" arg:"" optional:"" help:"Process name, numeric id, or all (the default)."`
+	Target string `json:"target,omitempty" arg:"" optional:"" brief:"name, id or all (default)" help:"Process name, numeric id, or all (the default)."`
 }
 
 // PIDRow is one process's pid: 0 when it is not running.
@@ -44,7 +44,7 @@ func (o PIDOut) WriteHuman(w io.Writer, _ render.Options) error {
 // PID is process_pid.
 var PID = &tool.Def[PIDIn, PIDOut]{
 	Name: "process_pid", CLI: "pid", Title: "Process ids", Effect: tool.ReadOnly,
-	Summary: "The pid of each process (0 when not running); people get the running ones' pids, one per line, as pm2 pid prints them.",
+	Summary: "The pid of each process (0 when not running).",
 	Run: func(ctx context.Context, d *tool.Deps, in PIDIn) (PIDOut, error) {
 		if in.Target == "" {
 			in.Target = "all"

@@ -132,3 +132,15 @@ type ProcessesOut struct {
 
 // CLIWarnings implements [tool.Warner].
 func (o ProcessesOut) CLIWarnings() []string { return o.Warnings }
+
+// AIValue implements render.AIValuer: --ai gives the list itself, without
+// the "processes" key that every tool answering with processes would
+// repeat (the tool says what the rows are) — unless there are warnings to
+// say beside it.
+func (o ProcessesOut) AIValue() any {
+	if len(o.Warnings) > 0 {
+		type plain ProcessesOut // without this method
+		return plain(o)
+	}
+	return o.Processes
+}

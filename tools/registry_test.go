@@ -68,11 +68,7 @@ func TestRegistry(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for name, p := range in.Properties {
-				if p.Description == "" {
-					t.Errorf("input property %q has no description (help tag)", name)
-				}
-			}
+			checkDescribed(t, e.InType(), in)
 			if err := objectSchemasOnly(e); err != nil {
 				t.Error(err)
 			}
@@ -99,7 +95,11 @@ func objectSchemasOnly(e tool.Entry) error {
 	if err != nil {
 		return err
 	}
-	for which, s := range map[string]*jsonschema.Schema{"input": in, "output": out} {
+	result, err := e.ResultSchema()
+	if err != nil {
+		return err
+	}
+	for which, s := range map[string]*jsonschema.Schema{"input": in, "output": out, "result": result} {
 		raw, err := json.Marshal(s)
 		if err != nil {
 			return err
@@ -115,6 +115,35 @@ func objectSchemasOnly(e tool.Entry) error {
 	return nil
 }
 
+// checkDescribed: every input field has a help tag (the CLI's help and the
+// README's), and its schema property a description (its brief tag, else its
+// help) unless brief:"-" says the name is enough.
+func checkDescribed(t *testing.T, typ reflect.Type, s *jsonschema.Schema) {
+	t.Helper()
+	for i := 0; i < typ.NumField(); i++ {
+		sf := typ.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if sf.Anonymous && name == "" {
+			checkDescribed(t, sf.Type, s)
+			continue
+		}
+		if !sf.IsExported() || name == "-" {
+			continue
+		}
+		if tool.Help(sf) == "" {
+			t.Errorf("input field %s (%s) has no help tag", sf.Name, name)
+		}
+		p := s.Properties[name]
+		if p == nil {
+			t.Errorf("input field %s: no schema property %q", sf.Name, name)
+			continue
+		}
+		if p.Description == "" && sf.Tag.Get("brief") != "-" {
+			t.Errorf("input property %q has no description (brief or help tag)", name)
+		}
+	}
+}
+
 // boolOut is a deliberately broken tool: its output schema declares a
 // property as the boolean schema true, as an `any` field used to.
 type boolOut struct{ tool.Entry }
@@ -123,6 +152,8 @@ func (boolOut) OutputSchema() (*jsonschema.Schema, error) {
 	return &jsonschema.Schema{Type: "object", Properties: map[string]*jsonschema.Schema{
 		"value": {}, "list": {Type: "array", Items: &jsonschema.Schema{}}}}, nil
 }
+
+func (b boolOut) ResultSchema() (*jsonschema.Schema, error) { return b.OutputSchema() }
 
 func TestBoolSubschemaCaught(t *testing.T) {
 	err := objectSchemasOnly(boolOut{tools.All[0]})

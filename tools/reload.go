@@ -18,10 +18,10 @@ import (
 
 // ReloadIn is what to reload: processes by name, or a config file.
 type ReloadIn struct {
-	Target string `json:"target" arg:"" help:"Process name, numeric id, all, or a velos.toml whose changes to apply."`
+	Target string `json:"target" arg:"" brief:"name, id, all, or a velos.toml" help:"Process name, numeric id, all, or a velos.toml whose changes to apply."`
 	// Profile is the env profile to resolve with (PM2's --env production).
-	Profile string   `json:"profile,omitempty" name:"env" short:"e" help:"Env profile to run with from now on, as in [process.NAME.env.PROFILE]."`
-	Only    []string `json:"only,omitempty" sep:"," help:"With a config file: apply only these processes (comma-separated)."`
+	Profile string   `json:"profile,omitempty" name:"env" short:"e" brief:"env profile from now on" help:"Env profile to run with from now on, as in [process.NAME.env.PROFILE]."`
+	Only    []string `json:"only,omitempty" sep:"," brief:"velos.toml processes only" help:"With a config file: apply only these processes (comma-separated)."`
 }
 
 // ReloadRow is one process and what reload did to it.
@@ -49,7 +49,7 @@ const (
 // Reload is process_reload.
 var Reload = &tool.Def[ReloadIn, ReloadOut]{
 	Name: "process_reload", CLI: "reload", Title: "Reload processes or a config file", Effect: tool.Mutating,
-	Summary: "Graceful restart one instance at a time, picking up config changes; with a velos.toml, start new processes and restart only changed ones.",
+	Summary: "Restart instance by instance, picking up config changes; given a velos.toml, apply what changed in it.",
 	Prepare: func(in *ReloadIn, cwd string) error {
 		if isConfigFile(in.Target) && !filepath.IsAbs(in.Target) {
 			in.Target = filepath.Join(cwd, in.Target)

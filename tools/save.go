@@ -27,7 +27,7 @@ type SaveOut struct {
 // Save is state_save.
 var Save = &tool.Def[SaveIn, SaveOut]{
 	Name: "state_save", CLI: "save", Title: "Save the process list", Effect: tool.Mutating, Idempotent: true,
-	Summary: "Save every process's config to $VELOS_HOME/dump.toml (atomically), for velos resurrect and velos daemon --resurrect.",
+	Summary: "Save every process's config to dump.toml, for resurrect and the boot unit.",
 	Run: func(ctx context.Context, d *tool.Deps, in SaveIn) (SaveOut, error) {
 		entries := d.Specs.All()
 		// The file keeps milliseconds: report the time as it reads back.
@@ -58,7 +58,7 @@ type ResurrectOut struct {
 // Resurrect is state_resurrect.
 var Resurrect = &tool.Def[ResurrectIn, ResurrectOut]{
 	Name: "state_resurrect", CLI: "resurrect", Title: "Restore saved processes", Effect: tool.Mutating,
-	Summary: "Start the processes saved with velos save (dump.toml), skipping names that are already running.",
+	Summary: "Start the processes saved by save (dump.toml), skipping names already running.",
 	Run: func(ctx context.Context, d *tool.Deps, in ResurrectIn) (ResurrectOut, error) {
 		return ResurrectDump(d)
 	},

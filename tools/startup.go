@@ -17,10 +17,10 @@ import (
 
 // StartupIn chooses the init system and the unit's scope.
 type StartupIn struct {
-	System string `json:"system,omitempty" arg:"" optional:"" enum:",systemd,launchd,openrc" default:"" help:"Init system: systemd, launchd or openrc (default: this machine's)."`
+	System string `json:"system,omitempty" arg:"" optional:"" enum:",systemd,launchd,openrc" default:"" brief:"-" help:"Init system: systemd, launchd or openrc (default: this machine's)."`
 	// SystemWide: a unit root installs, running the daemon as this user.
-	SystemWide bool `json:"system_wide,omitempty" name:"system" help:"A system-wide unit (installed by root, runs the daemon as this user with User=) instead of a per-user one (systemd --user, launchd agent)."`
-	Install    bool `json:"install,omitempty" help:"Write the file to its place (default: only print it)."`
+	SystemWide bool `json:"system_wide,omitempty" name:"system" brief:"system unit, not per-user" help:"A system-wide unit (installed by root, runs the daemon as this user with User=) instead of a per-user one (systemd --user, launchd agent)."`
+	Install    bool `json:"install,omitempty" brief:"write it, not just print" help:"Write the file to its place (default: only print it)."`
 }
 
 // StartupOut is the definition, where it goes and how to enable it.
@@ -57,7 +57,7 @@ func (o StartupOut) WriteHuman(w io.Writer, _ render.Options) error {
 // Startup is daemon_startup.
 var Startup = &tool.Def[StartupIn, StartupOut]{
 	Name: "daemon_startup", CLI: "startup", Title: "Start velos at boot", Effect: tool.Mutating, Idempotent: true,
-	Summary: "Print (or with install, write) a systemd/launchd/openrc definition that runs velos daemon --resurrect at boot for this user.",
+	Summary: "Print or install a systemd/launchd/openrc unit that starts velos and the saved processes at boot.",
 	Run: func(ctx context.Context, d *tool.Deps, in StartupIn) (StartupOut, error) {
 		system, guessed := in.System, ""
 		if system == "" && !in.Install && runtime.GOOS == "linux" {
@@ -84,8 +84,8 @@ var Startup = &tool.Def[StartupIn, StartupOut]{
 
 // UnstartupIn names the definition to remove.
 type UnstartupIn struct {
-	System     string `json:"system,omitempty" arg:"" optional:"" enum:",systemd,launchd,openrc" default:"" help:"Init system: systemd, launchd or openrc (default: this machine's)."`
-	SystemWide bool   `json:"system_wide,omitempty" name:"system" help:"Remove the system-wide unit instead of the per-user one."`
+	System     string `json:"system,omitempty" arg:"" optional:"" enum:",systemd,launchd,openrc" default:"" brief:"-" help:"Init system: systemd, launchd or openrc (default: this machine's)."`
+	SystemWide bool   `json:"system_wide,omitempty" name:"system" brief:"-" help:"Remove the system-wide unit instead of the per-user one."`
 }
 
 // UnstartupOut says what was removed.
@@ -100,7 +100,7 @@ type UnstartupOut struct {
 // Unstartup is daemon_unstartup.
 var Unstartup = &tool.Def[UnstartupIn, UnstartupOut]{
 	Name: "daemon_unstartup", CLI: "unstartup", Title: "Stop starting velos at boot", Effect: tool.Destructive, Idempotent: true,
-	Summary: "Remove the boot definition written by velos startup --install.",
+	Summary: "Remove the boot unit written by startup --install.",
 	Run: func(ctx context.Context, d *tool.Deps, in UnstartupIn) (UnstartupOut, error) {
 		u, err := startupUnit(d, in.System, in.SystemWide)
 		if err != nil {

@@ -18,48 +18,51 @@ import (
 // express: durations and sizes are strings ("5s", "1G"), lists are []string.
 //
 // The velos tag names the format a string must have; it is what [SetKey],
-// [Parse] and [Resolve] check, so the three give the same message.
+// [Parse] and [Resolve] check, so the three give the same message. The help
+// tag is the CLI's help and the README's; the brief tag the shorter
+// description a model reads in process_start's schema ("-": the name says
+// it), see tool.Brief.
 //
 // In TOML, env profiles are sub-tables of env ([process.api.env.staging]);
 // in JSON they are the separate env_profiles object; they cannot be flags.
 type Process struct {
-	Script          string                       `toml:"script,omitempty" json:"script,omitempty" arg:"" optional:"" help:"program to run: a file (interpreter picked by its extension), a command on PATH, or a shell line"`
-	Args            []string                     `toml:"args,omitempty" json:"args,omitempty" arg:"" optional:"" help:"arguments passed to the script (on the command line: after --)"`
-	Cwd             string                       `toml:"cwd,omitempty" json:"cwd,omitempty" help:"working directory (default: the config file's folder)"`
-	Interpreter     string                       `toml:"interpreter,omitempty" json:"interpreter,omitempty" help:"program that runs the script, e.g. node or python3 (default: by extension; none = run the script itself)"`
-	InterpreterArgs []string                     `toml:"interpreter_args,omitempty" json:"interpreter_args,omitempty" sep:"none" help:"arguments between the interpreter and the script, e.g. --inspect"`
-	Instances       string                       `toml:"instances,omitempty" json:"instances,omitempty" short:"i" velos:"instances" help:"copies to run: a number, or max for one per CPU"`
-	Mode            string                       `toml:"mode,omitempty" json:"mode,omitempty" enum:",fork,cluster" default:"" velos:"mode" help:"fork (default) or cluster (the instances share one listening port)"`
-	Env             map[string]string            `toml:"env,omitempty" json:"env,omitempty" kong:"-" help:"environment variables, KEY=VALUE (on the command line: --env KEY=VALUE)"`
-	EnvProfiles     map[string]map[string]string `toml:"-" json:"env_profiles,omitempty" kong:"-" help:"named env sets merged over env when chosen with --env NAME"`
-	EnvFile         string                       `toml:"env_file,omitempty" json:"env_file,omitempty" help:"file of KEY=VALUE lines loaded under env"`
-	Autorestart     string                       `toml:"autorestart,omitempty" json:"autorestart,omitempty" enum:",always,on-failure,never" default:"" velos:"autorestart" help:"when to restart after an exit: always (default), on-failure or never"`
-	RestartDelay    string                       `toml:"restart_delay,omitempty" json:"restart_delay,omitempty" velos:"duration" help:"wait before the first restart after a quick crash, doubled each time (default 100ms)"`
-	MaxRestartDelay string                       `toml:"max_restart_delay,omitempty" json:"max_restart_delay,omitempty" velos:"duration" help:"cap on the wait between restarts (default 4s)"`
-	RestartFactor   float64                      `toml:"restart_factor,omitempty" json:"restart_factor,omitempty" velos:"factor" help:"multiplier of the wait after each quick crash, at least 1 (default 2)"`
-	MinUptime       string                       `toml:"min_uptime,omitempty" json:"min_uptime,omitempty" velos:"duration" help:"a run this long counts as stable and resets the backoff (default 5s)"`
-	MaxRestarts     int                          `toml:"max_restarts,omitempty" json:"max_restarts,omitempty" velos:"count" help:"restarts within restart_window that mark a crash loop: the process ends errored (default 10)"`
-	RestartWindow   string                       `toml:"restart_window,omitempty" json:"restart_window,omitempty" velos:"duration" help:"window in which max_restarts are counted (default 60s)"`
-	KillTimeout     string                       `toml:"kill_timeout,omitempty" json:"kill_timeout,omitempty" velos:"duration" help:"grace after the stop signal before SIGKILL (default 5s)"`
-	KillSignal      string                       `toml:"kill_signal,omitempty" json:"kill_signal,omitempty" velos:"signal" help:"signal that asks the process to stop (default SIGTERM)"`
-	MaxMemory       string                       `toml:"max_memory,omitempty" json:"max_memory,omitempty" velos:"size" help:"restart when the process tree's RSS stays above this, e.g. 1G (1024-based)"`
-	CronRestart     string                       `toml:"cron_restart,omitempty" json:"cron_restart,omitempty" velos:"cron" help:"restart on this cron schedule, e.g. \"0 3 * * *\" (6 fields = seconds first)"`
-	Listen          string                       `toml:"listen,omitempty" json:"listen,omitempty" velos:"address" help:"port (or HOST:PORT) clients connect to: Velos binds it once and shares it with every instance, so reloads drop no connection (default: the PORT env var, for Node programs and clusters)"`
-	Balance         string                       `toml:"balance,omitempty" json:"balance,omitempty" enum:",socket,round-robin,least-conn" default:"" velos:"balance" help:"how instances share listen: socket (one socket passed to each as LISTEN_FDS, the kernel spreads connections; default for Node) or round-robin / least-conn (Velos's balancer in front, each instance gets its own PORT)"`
-	WaitReady       bool                         `toml:"wait_ready,omitempty" json:"wait_ready,omitempty" help:"online only once the program says so: READY=1 on NOTIFY_SOCKET (sd_notify) or, in Node, process.send('ready')"`
-	ReadyTCP        string                       `toml:"ready_tcp,omitempty" json:"ready_tcp,omitempty" velos:"address" help:"online only once this address accepts TCP connections, e.g. 127.0.0.1:$PORT"`
-	ReadyHTTP       string                       `toml:"ready_http,omitempty" json:"ready_http,omitempty" velos:"url" help:"online only once this URL answers 2xx, e.g. http://127.0.0.1:$PORT/health"`
-	ListenTimeout   string                       `toml:"listen_timeout,omitempty" json:"listen_timeout,omitempty" velos:"duration" help:"how long to wait for readiness before the start fails (default 30s)"`
-	Watchdog        string                       `toml:"watchdog,omitempty" json:"watchdog,omitempty" velos:"duration" help:"restart (cause watchdog) when the program, given WATCHDOG_USEC, sends no WATCHDOG=1 on NOTIFY_SOCKET for this long"`
-	Watch           bool                         `toml:"watch,omitempty" json:"watch,omitempty" help:"restart when files change (watch_paths, default the cwd)"`
-	WatchPaths      []string                     `toml:"watch_paths,omitempty" json:"watch_paths,omitempty" help:"files or folders to watch (with watch = true)"`
-	WatchIgnore     []string                     `toml:"watch_ignore,omitempty" json:"watch_ignore,omitempty" help:"names or globs not to watch, e.g. node_modules"`
-	WatchDebounce   string                       `toml:"watch_debounce,omitempty" json:"watch_debounce,omitempty" velos:"duration" help:"wait for changes to settle this long before restarting"`
-	LogMaxSize      string                       `toml:"log_max_size,omitempty" json:"log_max_size,omitempty" velos:"size" help:"rotate a log file at this size, e.g. 10M"`
-	LogKeep         int                          `toml:"log_keep,omitempty" json:"log_keep,omitempty" velos:"count" help:"rotated log files to keep"`
-	LogGzip         bool                         `toml:"log_gzip,omitempty" json:"log_gzip,omitempty" help:"gzip rotated log files"`
-	User            string                       `toml:"user,omitempty" json:"user,omitempty" help:"run as this user (the daemon must be root)"`
-	Group           string                       `toml:"group,omitempty" json:"group,omitempty" help:"run with this group (the daemon must be root)"`
+	Script          string                       `toml:"script,omitempty" json:"script,omitempty" arg:"" optional:"" brief:"file, command or shell line to run" help:"program to run: a file (interpreter picked by its extension), a command on PATH, or a shell line"`
+	Args            []string                     `toml:"args,omitempty" json:"args,omitempty" arg:"" optional:"" brief:"-" help:"arguments passed to the script (on the command line: after --)"`
+	Cwd             string                       `toml:"cwd,omitempty" json:"cwd,omitempty" brief:"relative paths resolve here" help:"working directory (default: the config file's folder)"`
+	Interpreter     string                       `toml:"interpreter,omitempty" json:"interpreter,omitempty" brief:"default: by extension" help:"program that runs the script, e.g. node or python3 (default: by extension; none = run the script itself)"`
+	InterpreterArgs []string                     `toml:"interpreter_args,omitempty" json:"interpreter_args,omitempty" sep:"none" brief:"-" help:"arguments between the interpreter and the script, e.g. --inspect"`
+	Instances       string                       `toml:"instances,omitempty" json:"instances,omitempty" short:"i" velos:"instances" brief:"number or max" help:"copies to run: a number, or max for one per CPU"`
+	Mode            string                       `toml:"mode,omitempty" json:"mode,omitempty" enum:",fork,cluster" default:"" velos:"mode" brief:"-" help:"fork (default) or cluster (the instances share one listening port)"`
+	Env             map[string]string            `toml:"env,omitempty" json:"env,omitempty" kong:"-" brief:"-" help:"environment variables, KEY=VALUE (on the command line: --env KEY=VALUE)"`
+	EnvProfiles     map[string]map[string]string `toml:"-" json:"env_profiles,omitempty" kong:"-" brief:"-" help:"named env sets merged over env when chosen with --env NAME"`
+	EnvFile         string                       `toml:"env_file,omitempty" json:"env_file,omitempty" brief:"-" help:"file of KEY=VALUE lines loaded under env"`
+	Autorestart     string                       `toml:"autorestart,omitempty" json:"autorestart,omitempty" enum:",always,on-failure,never" default:"" velos:"autorestart" brief:"default always" help:"when to restart after an exit: always (default), on-failure or never"`
+	RestartDelay    string                       `toml:"restart_delay,omitempty" json:"restart_delay,omitempty" velos:"duration" brief:"-" help:"wait before the first restart after a quick crash, doubled each time (default 100ms)"`
+	MaxRestartDelay string                       `toml:"max_restart_delay,omitempty" json:"max_restart_delay,omitempty" velos:"duration" brief:"-" help:"cap on the wait between restarts (default 4s)"`
+	RestartFactor   float64                      `toml:"restart_factor,omitempty" json:"restart_factor,omitempty" velos:"factor" brief:"-" help:"multiplier of the wait after each quick crash, at least 1 (default 2)"`
+	MinUptime       string                       `toml:"min_uptime,omitempty" json:"min_uptime,omitempty" velos:"duration" brief:"resets the backoff" help:"a run this long counts as stable and resets the backoff (default 5s)"`
+	MaxRestarts     int                          `toml:"max_restarts,omitempty" json:"max_restarts,omitempty" velos:"count" brief:"then errored (default 10)" help:"restarts within restart_window that mark a crash loop: the process ends errored (default 10)"`
+	RestartWindow   string                       `toml:"restart_window,omitempty" json:"restart_window,omitempty" velos:"duration" brief:"-" help:"window in which max_restarts are counted (default 60s)"`
+	KillTimeout     string                       `toml:"kill_timeout,omitempty" json:"kill_timeout,omitempty" velos:"duration" brief:"before SIGKILL (default 5s)" help:"grace after the stop signal before SIGKILL (default 5s)"`
+	KillSignal      string                       `toml:"kill_signal,omitempty" json:"kill_signal,omitempty" velos:"signal" brief:"-" help:"signal that asks the process to stop (default SIGTERM)"`
+	MaxMemory       string                       `toml:"max_memory,omitempty" json:"max_memory,omitempty" velos:"size" brief:"restart above this RSS, e.g. 1G" help:"restart when the process tree's RSS stays above this, e.g. 1G (1024-based)"`
+	CronRestart     string                       `toml:"cron_restart,omitempty" json:"cron_restart,omitempty" velos:"cron" brief:"-" help:"restart on this cron schedule, e.g. \"0 3 * * *\" (6 fields = seconds first)"`
+	Listen          string                       `toml:"listen,omitempty" json:"listen,omitempty" velos:"address" brief:"port the instances share" help:"port (or HOST:PORT) clients connect to: Velos binds it once and shares it with every instance, so reloads drop no connection (default: the PORT env var, for Node programs and clusters)"`
+	Balance         string                       `toml:"balance,omitempty" json:"balance,omitempty" enum:",socket,round-robin,least-conn" default:"" velos:"balance" brief:"-" help:"how instances share listen: socket (one socket passed to each as LISTEN_FDS, the kernel spreads connections; default for Node) or round-robin / least-conn (Velos's balancer in front, each instance gets its own PORT)"`
+	WaitReady       bool                         `toml:"wait_ready,omitempty" json:"wait_ready,omitempty" brief:"online on READY=1 (sd_notify)" help:"online only once the program says so: READY=1 on NOTIFY_SOCKET (sd_notify) or, in Node, process.send('ready')"`
+	ReadyTCP        string                       `toml:"ready_tcp,omitempty" json:"ready_tcp,omitempty" velos:"address" brief:"-" help:"online only once this address accepts TCP connections, e.g. 127.0.0.1:$PORT"`
+	ReadyHTTP       string                       `toml:"ready_http,omitempty" json:"ready_http,omitempty" velos:"url" brief:"answers 2xx" help:"online only once this URL answers 2xx, e.g. http://127.0.0.1:$PORT/health"`
+	ListenTimeout   string                       `toml:"listen_timeout,omitempty" json:"listen_timeout,omitempty" velos:"duration" brief:"readiness wait (default 30s)" help:"how long to wait for readiness before the start fails (default 30s)"`
+	Watchdog        string                       `toml:"watchdog,omitempty" json:"watchdog,omitempty" velos:"duration" brief:"restart if no WATCHDOG=1 for this long" help:"restart (cause watchdog) when the program, given WATCHDOG_USEC, sends no WATCHDOG=1 on NOTIFY_SOCKET for this long"`
+	Watch           bool                         `toml:"watch,omitempty" json:"watch,omitempty" brief:"-" help:"restart when files change (watch_paths, default the cwd)"`
+	WatchPaths      []string                     `toml:"watch_paths,omitempty" json:"watch_paths,omitempty" brief:"-" help:"files or folders to watch (with watch = true)"`
+	WatchIgnore     []string                     `toml:"watch_ignore,omitempty" json:"watch_ignore,omitempty" brief:"-" help:"names or globs not to watch, e.g. node_modules"`
+	WatchDebounce   string                       `toml:"watch_debounce,omitempty" json:"watch_debounce,omitempty" velos:"duration" brief:"-" help:"wait for changes to settle this long before restarting"`
+	LogMaxSize      string                       `toml:"log_max_size,omitempty" json:"log_max_size,omitempty" velos:"size" brief:"e.g. 10M" help:"rotate a log file at this size, e.g. 10M"`
+	LogKeep         int                          `toml:"log_keep,omitempty" json:"log_keep,omitempty" velos:"count" brief:"-" help:"rotated log files to keep"`
+	LogGzip         bool                         `toml:"log_gzip,omitempty" json:"log_gzip,omitempty" brief:"-" help:"gzip rotated log files"`
+	User            string                       `toml:"user,omitempty" json:"user,omitempty" brief:"-" help:"run as this user (the daemon must be root)"`
+	Group           string                       `toml:"group,omitempty" json:"group,omitempty" brief:"-" help:"run with this group (the daemon must be root)"`
 }
 
 // Key describes one key of [Process], for help texts and tool descriptions.

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -76,7 +77,7 @@ func Decide(s Spec, e Exit, now time.Time, h History) (Decision, History) {
 	}
 	h.Restarts = kept
 	if len(h.Restarts) >= s.MaxRestarts {
-		return Decision{Status: Errored, Reason: fmt.Sprintf("crash loop: %d restarts in %s, last %s", len(h.Restarts), s.RestartWindow, e)}, h
+		return Decision{Status: Errored, Reason: fmt.Sprintf("crash loop: %d restarts in %s, last %s", len(h.Restarts), shortDuration(s.RestartWindow), e)}, h
 	}
 
 	var delay time.Duration
@@ -89,4 +90,16 @@ func Decide(s Spec, e Exit, now time.Time, h History) (Decision, History) {
 	}
 	h.Restarts = append(h.Restarts, now.Add(delay))
 	return Decision{Restart: true, Delay: delay, Reason: e.String()}, h
+}
+
+// shortDuration is d as people write it: 1m, not Go's 1m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

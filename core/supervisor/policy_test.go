@@ -49,8 +49,17 @@ func TestDecideCrashLoopEndsErrored(t *testing.T) {
 	if total >= 30*time.Second {
 		t.Fatalf("errored only after %v of backoff; the defaults promise under 30s", total)
 	}
-	if d.Reason == "" {
-		t.Fatal("errored decision has no reason")
+	if want := "crash loop: 10 restarts in 1m, last exit 3"; d.Reason != want {
+		t.Fatalf("reason %q, want %q", d.Reason, want)
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{time.Minute: "1m", 90 * time.Second: "1m30s",
+		30 * time.Second: "30s", time.Hour: "1h", 90 * time.Minute: "1h30m", 500 * time.Millisecond: "500ms"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }
 
