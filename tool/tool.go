@@ -186,17 +186,19 @@ func (t *Def[In, Out]) InputSchema() (*jsonschema.Schema, error) {
 	return s, nil
 }
 
-// OutputSchema implements [Entry]: what tools/list says of the result —
-// that it is an object, so clients expect structured content — and no
-// more. Every key of every tool's result would cost each connected model
-// about 25 tokens a tool on every turn, and the description already says
-// what a tool gives; the whole schema is [Def.ResultSchema], in
-// schemas/<tool>.json, which the interop tests hold every result to.
+// OutputSchema implements [Entry]: what tools/list says of the result, cut
+// to what pays for its tokens: an object, and the keys every result has
+// (required). Every key of every tool's result, with types, nesting and
+// descriptions, would cost each connected model about 25 tokens a tool on
+// every turn (with the types of the required keys alone, 20 a tool); the
+// whole schema is [Def.ResultSchema], in schemas/<tool>.json, which the
+// interop tests hold every result to.
 func (t *Def[In, Out]) OutputSchema() (*jsonschema.Schema, error) {
-	if _, err := t.ResultSchema(); err != nil {
+	full, err := t.ResultSchema()
+	if err != nil {
 		return nil, err
 	}
-	return &jsonschema.Schema{Type: "object"}, nil
+	return &jsonschema.Schema{Type: "object", Required: full.Required}, nil
 }
 
 // ResultSchema implements [Entry].

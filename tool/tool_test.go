@@ -144,14 +144,15 @@ type nestedOut struct {
 	Any   any               `json:"any"`
 }
 
-// tools/list says the output is an object; schemas/ has the rest.
+// tools/list says the output is an object with the keys every result has;
+// schemas/ has the rest.
 func TestOutputSchemaObject(t *testing.T) {
 	d := &Def[sampleIn, nestedOut]{Name: "out_test", Effect: ReadOnly}
 	out, err := d.OutputSchema()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := json.Marshal(out); string(b) != `{"type":"object"}` {
+	if b, _ := json.Marshal(out); string(b) != `{"type":"object","required":["name","rows","env","must","any"]}` {
 		t.Errorf("output schema %s", b)
 	}
 	full, err := d.ResultSchema()

@@ -38,7 +38,7 @@ type ConfigSetOut struct {
 // ConfigSet is config_set.
 var ConfigSet = &tool.Def[ConfigSetIn, ConfigSetOut]{
 	Name: "config_set", CLI: "config set", Title: "Change one config key", Effect: tool.Mutating,
-	Summary: "Change one config key of a process, checked and kept by save; applied now where safe, else at the next restart.",
+	Summary: "Change one config key of a process; applied now where safe, else at the next restart.",
 	Run: func(ctx context.Context, d *tool.Deps, in ConfigSetIn) (ConfigSetOut, error) {
 		e, err := specEntry(d, in.Name)
 		if err != nil {

@@ -58,7 +58,7 @@ func (o EnvOut) WriteHuman(w io.Writer, _ render.Options) error {
 // Env is process_env.
 var Env = &tool.Def[EnvIn, EnvOut]{
 	Name: "process_env", CLI: "env", Title: "Process environment", Effect: tool.ReadOnly,
-	Summary: "The environment a process runs with: what Velos and its config set (all: inherited too).",
+	Summary: "The environment a process runs with (all: inherited too).",
 	Run: func(ctx context.Context, d *tool.Deps, in EnvIn) (EnvOut, error) {
 		ins, err := d.Procs.Select(in.Target)
 		if err != nil {

@@ -74,7 +74,7 @@ func (o ExportOut) WriteHuman(w io.Writer, _ render.Options) error {
 // Export is config_export.
 var Export = &tool.Def[ExportIn, ExportOut]{
 	Name: "config_export", CLI: "export", Title: "Export a config to Kubernetes, systemd or Compose", Effect: tool.Mutating, Idempotent: true,
-	Summary: "Turn a velos.toml into Kubernetes, systemd or Compose files, listing the settings with no exact equivalent.",
+	Summary: "A velos.toml as Kubernetes, systemd or Compose files, with what has no equivalent.",
 	Prepare: func(in *ExportIn, cwd string) error {
 		if in.File == "" {
 			in.File = "velos.toml"

@@ -21,7 +21,7 @@ type FlushOut struct {
 // Flush is log_flush.
 var Flush = &tool.Def[FlushIn, FlushOut]{
 	Name: "log_flush", CLI: "flush", Title: "Empty logs", Effect: tool.Destructive, Idempotent: true,
-	Summary: "Empty log files: current ones truncated, rotated ones deleted.",
+	Summary: "Empty processes' log files.",
 	Run: func(ctx context.Context, d *tool.Deps, in FlushIn) (FlushOut, error) {
 		out := FlushOut{Flushed: []string{}}
 		if in.Target == "" || in.Target == "all" {

@@ -70,7 +70,7 @@ const (
 // ProcessHealth is process_health_summary.
 var ProcessHealth = &tool.Def[HealthIn, HealthOut]{
 	Name: "process_health_summary", CLI: "health", Title: "Process health", Effect: tool.ReadOnly,
-	Summary: "Start here when a process misbehaves: a verdict (healthy, degraded, failing, stopped) and why: restarts, exits, memory, errors.",
+	Summary: "Start here when a process misbehaves: healthy, degraded, failing or stopped, and why.",
 	Run: func(ctx context.Context, d *tool.Deps, in HealthIn) (HealthOut, error) {
 		if in.Window == "" {
 			in.Window = "1h"

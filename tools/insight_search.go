@@ -59,7 +59,7 @@ const (
 // LogSearch is log_search.
 var LogSearch = &tool.Def[SearchIn, SearchOut]{
 	Name: "log_search", CLI: "search", Title: "Search logs", Effect: tool.ReadOnly,
-	Summary: "Find log lines by regex, with context, time range and level; latest first, with a cursor for earlier ones.",
+	Summary: "Grep logs: regex, level, time range, context lines; latest first, a cursor for more.",
 	Prepare: func(in *SearchIn, cwd string) error { return prepareRange(&in.RangeIn) },
 	Run:     runSearch,
 }

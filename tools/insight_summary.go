@@ -22,7 +22,7 @@ type SummaryIn struct {
 // LogSummaryTool is log_summary.
 var LogSummaryTool = &tool.Def[SummaryIn, LogSummary]{
 	Name: "log_summary", CLI: "summary", Title: "Summarise logs", Effect: tool.ReadOnly,
-	Summary: "A digest of the logs, to read before the lines: error and warning counts, last error at file:line, top patterns, anomalies.",
+	Summary: "Log digest to read before the lines: error/warning counts, last error, top patterns, anomalies.",
 	Prepare: func(in *SummaryIn, cwd string) error { return prepareRange(&in.RangeIn) },
 	Run: func(ctx context.Context, d *tool.Deps, in SummaryIn) (LogSummary, error) {
 		return logSummary(ctx, d, in.Target, in.RangeIn)

@@ -30,7 +30,7 @@ var Restart = &tool.Def[TargetIn, ProcessesOut]{
 // Delete is process_delete.
 var Delete = &tool.Def[TargetIn, ProcessesOut]{
 	Name: "process_delete", CLI: "delete", Aliases: []string{"rm"}, Title: "Delete processes", Effect: tool.Destructive,
-	Summary: "Stop processes and remove them from the process list.",
+	Summary: "Stop processes and forget them.",
 	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
 		ins, err := d.Procs.Delete(ctx, in.Target)
 		for _, p := range ins {

@@ -93,7 +93,7 @@ type LogsOut struct {
 // Logs is process_logs.
 var Logs = &tool.Def[LogsIn, LogsOut]{
 	Name: "process_logs", CLI: "logs", Title: "Read process logs", Effect: tool.ReadOnly,
-	Summary: "Read log lines (stdout/stderr) by time, regex, level and stream; bounded, with a cursor to continue.",
+	Summary: "Log lines by time, regex, level, stream; bounded, with a cursor to continue.",
 	Prepare: prepareLogs,
 	Run:     runLogs,
 	Stream:  streamLogs,

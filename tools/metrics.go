@@ -78,7 +78,7 @@ const watchAfterAsk = time.Minute
 // Metrics is process_metrics.
 var Metrics = &tool.Def[MetricsIn, MetricsOut]{
 	Name: "process_metrics", CLI: "metrics show", Title: "Process metrics", Effect: tool.ReadOnly,
-	Summary: "Live CPU, memory, threads and fds of process trees; min/avg/max and memory trend over a window.",
+	Summary: "CPU, memory, threads, fds of process trees; min/avg/max and memory trend.",
 	Run: func(ctx context.Context, d *tool.Deps, in MetricsIn) (MetricsOut, error) {
 		if in.Window == "" {
 			in.Window = "1m"

@@ -9,7 +9,7 @@ import (
 // Reset is process_reset.
 var Reset = &tool.Def[TargetIn, ProcessesOut]{
 	Name: "process_reset", CLI: "reset", Title: "Reset restart counters", Effect: tool.Destructive, Idempotent: true,
-	Summary: "Zero the restart count, history and crash-loop window of processes; they keep running.",
+	Summary: "Zero processes' restart counts and crash-loop window; they keep running.",
 	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
 		ins, err := d.Procs.Reset(in.Target)
 		if err != nil {

@@ -58,7 +58,7 @@ type ResurrectOut struct {
 // Resurrect is state_resurrect.
 var Resurrect = &tool.Def[ResurrectIn, ResurrectOut]{
 	Name: "state_resurrect", CLI: "resurrect", Title: "Restore saved processes", Effect: tool.Mutating,
-	Summary: "Start the processes saved by save (dump.toml), skipping names already running.",
+	Summary: "Start the processes save recorded, skipping names already running.",
 	Run: func(ctx context.Context, d *tool.Deps, in ResurrectIn) (ResurrectOut, error) {
 		return ResurrectDump(d)
 	},

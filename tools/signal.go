@@ -18,7 +18,7 @@ type SignalIn struct {
 // Signal is process_signal.
 var Signal = &tool.Def[SignalIn, ProcessesOut]{
 	Name: "process_signal", CLI: "signal", Aliases: []string{"sendSignal"}, Title: "Send a signal", Effect: tool.Destructive,
-	Summary: "Send a signal to running processes, e.g. SIGUSR2 to reopen logs or SIGHUP to reload config.",
+	Summary: "Send a signal (e.g. SIGUSR2, SIGHUP) to running processes.",
 	Run: func(ctx context.Context, d *tool.Deps, in SignalIn) (ProcessesOut, error) {
 		sig, err := supervisor.LookupSignal(in.Signal)
 		if err != nil {

@@ -21,7 +21,7 @@ import (
 // flag here, from the one config.Process type, so the file and the CLI agree.
 type StartIn struct {
 	config.Process `embed:""`
-	Name           string `json:"name,omitempty" brief:"default: script's base name" help:"Process name (default: the script's base name without extension)."`
+	Name           string `json:"name,omitempty" brief:"-" help:"Process name (default: the script's base name without extension)."`
 	// Profile is an env profile ([process.NAME.env.PROFILE] in a file) merged over env.
 	Profile string   `json:"profile,omitempty" brief:"an env_profiles set, merged over env" help:"Env profile merged over env, as in [process.NAME.env.PROFILE] of a config file."`
 	Only    []string `json:"only,omitempty" sep:"," brief:"velos.toml processes only" help:"With a config file: start only these processes (comma-separated)."`

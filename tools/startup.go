@@ -57,7 +57,7 @@ func (o StartupOut) WriteHuman(w io.Writer, _ render.Options) error {
 // Startup is daemon_startup.
 var Startup = &tool.Def[StartupIn, StartupOut]{
 	Name: "daemon_startup", CLI: "startup", Title: "Start velos at boot", Effect: tool.Mutating, Idempotent: true,
-	Summary: "Print or install a systemd/launchd/openrc unit that starts velos and the saved processes at boot.",
+	Summary: "Print or install a boot unit (systemd, launchd, openrc) that resurrects the saved processes.",
 	Run: func(ctx context.Context, d *tool.Deps, in StartupIn) (StartupOut, error) {
 		system, guessed := in.System, ""
 		if system == "" && !in.Install && runtime.GOOS == "linux" {

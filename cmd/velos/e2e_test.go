@@ -261,7 +261,7 @@ func TestHelpListsRegistry(t *testing.T) {
 	e := testenv.New(t)
 	out := e.MustRun("--help")
 	for _, tl := range tools.All {
-		if !strings.Contains(out, "  "+tl.Info().CLI) || !strings.Contains(out, tl.Info().Summary[:30]) {
+		if !strings.Contains(out, "  "+tl.Info().CLI) || !strings.Contains(out, tl.Info().Summary[:min(30, len(tl.Info().Summary))]) {
 			t.Errorf("--help lacks %s", tl.Info().CLI)
 		}
 	}

@@ -28,19 +28,19 @@ import (
 type Process struct {
 	Script          string                       `toml:"script,omitempty" json:"script,omitempty" arg:"" optional:"" brief:"file, command or shell line to run" help:"program to run: a file (interpreter picked by its extension), a command on PATH, or a shell line"`
 	Args            []string                     `toml:"args,omitempty" json:"args,omitempty" arg:"" optional:"" brief:"-" help:"arguments passed to the script (on the command line: after --)"`
-	Cwd             string                       `toml:"cwd,omitempty" json:"cwd,omitempty" brief:"relative paths resolve here" help:"working directory (default: the config file's folder)"`
-	Interpreter     string                       `toml:"interpreter,omitempty" json:"interpreter,omitempty" brief:"default: by extension" help:"program that runs the script, e.g. node or python3 (default: by extension; none = run the script itself)"`
+	Cwd             string                       `toml:"cwd,omitempty" json:"cwd,omitempty" brief:"-" help:"working directory (default: the config file's folder)"`
+	Interpreter     string                       `toml:"interpreter,omitempty" json:"interpreter,omitempty" brief:"-" help:"program that runs the script, e.g. node or python3 (default: by extension; none = run the script itself)"`
 	InterpreterArgs []string                     `toml:"interpreter_args,omitempty" json:"interpreter_args,omitempty" sep:"none" brief:"-" help:"arguments between the interpreter and the script, e.g. --inspect"`
 	Instances       string                       `toml:"instances,omitempty" json:"instances,omitempty" short:"i" velos:"instances" brief:"number or max" help:"copies to run: a number, or max for one per CPU"`
 	Mode            string                       `toml:"mode,omitempty" json:"mode,omitempty" enum:",fork,cluster" default:"" velos:"mode" brief:"-" help:"fork (default) or cluster (the instances share one listening port)"`
 	Env             map[string]string            `toml:"env,omitempty" json:"env,omitempty" kong:"-" brief:"-" help:"environment variables, KEY=VALUE (on the command line: --env KEY=VALUE)"`
 	EnvProfiles     map[string]map[string]string `toml:"-" json:"env_profiles,omitempty" kong:"-" brief:"-" help:"named env sets merged over env when chosen with --env NAME"`
 	EnvFile         string                       `toml:"env_file,omitempty" json:"env_file,omitempty" brief:"-" help:"file of KEY=VALUE lines loaded under env"`
-	Autorestart     string                       `toml:"autorestart,omitempty" json:"autorestart,omitempty" enum:",always,on-failure,never" default:"" velos:"autorestart" brief:"default always" help:"when to restart after an exit: always (default), on-failure or never"`
+	Autorestart     string                       `toml:"autorestart,omitempty" json:"autorestart,omitempty" enum:",always,on-failure,never" default:"" velos:"autorestart" brief:"-" help:"when to restart after an exit: always (default), on-failure or never"`
 	RestartDelay    string                       `toml:"restart_delay,omitempty" json:"restart_delay,omitempty" velos:"duration" brief:"-" help:"wait before the first restart after a quick crash, doubled each time (default 100ms)"`
 	MaxRestartDelay string                       `toml:"max_restart_delay,omitempty" json:"max_restart_delay,omitempty" velos:"duration" brief:"-" help:"cap on the wait between restarts (default 4s)"`
 	RestartFactor   float64                      `toml:"restart_factor,omitempty" json:"restart_factor,omitempty" velos:"factor" brief:"-" help:"multiplier of the wait after each quick crash, at least 1 (default 2)"`
-	MinUptime       string                       `toml:"min_uptime,omitempty" json:"min_uptime,omitempty" velos:"duration" brief:"resets the backoff" help:"a run this long counts as stable and resets the backoff (default 5s)"`
+	MinUptime       string                       `toml:"min_uptime,omitempty" json:"min_uptime,omitempty" velos:"duration" brief:"-" help:"a run this long counts as stable and resets the backoff (default 5s)"`
 	MaxRestarts     int                          `toml:"max_restarts,omitempty" json:"max_restarts,omitempty" velos:"count" brief:"then errored (default 10)" help:"restarts within restart_window that mark a crash loop: the process ends errored (default 10)"`
 	RestartWindow   string                       `toml:"restart_window,omitempty" json:"restart_window,omitempty" velos:"duration" brief:"-" help:"window in which max_restarts are counted (default 60s)"`
 	KillTimeout     string                       `toml:"kill_timeout,omitempty" json:"kill_timeout,omitempty" velos:"duration" brief:"before SIGKILL (default 5s)" help:"grace after the stop signal before SIGKILL (default 5s)"`
@@ -58,7 +58,7 @@ type Process struct {
 	WatchPaths      []string                     `toml:"watch_paths,omitempty" json:"watch_paths,omitempty" brief:"-" help:"files or folders to watch (with watch = true)"`
 	WatchIgnore     []string                     `toml:"watch_ignore,omitempty" json:"watch_ignore,omitempty" brief:"-" help:"names or globs not to watch, e.g. node_modules"`
 	WatchDebounce   string                       `toml:"watch_debounce,omitempty" json:"watch_debounce,omitempty" velos:"duration" brief:"-" help:"wait for changes to settle this long before restarting"`
-	LogMaxSize      string                       `toml:"log_max_size,omitempty" json:"log_max_size,omitempty" velos:"size" brief:"e.g. 10M" help:"rotate a log file at this size, e.g. 10M"`
+	LogMaxSize      string                       `toml:"log_max_size,omitempty" json:"log_max_size,omitempty" velos:"size" brief:"-" help:"rotate a log file at this size, e.g. 10M"`
 	LogKeep         int                          `toml:"log_keep,omitempty" json:"log_keep,omitempty" velos:"count" brief:"-" help:"rotated log files to keep"`
 	LogGzip         bool                         `toml:"log_gzip,omitempty" json:"log_gzip,omitempty" brief:"-" help:"gzip rotated log files"`
 	User            string                       `toml:"user,omitempty" json:"user,omitempty" brief:"-" help:"run as this user (the daemon must be root)"`
