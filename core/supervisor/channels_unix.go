@@ -122,6 +122,7 @@ func (r *run) readIPC(f *os.File) {
 	oob := make([]byte, syscall.CmsgSpace(4*16))
 	for {
 		n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		n, oobn = max(n, 0), max(oobn, 0) // -1 with an error on a closed socket
 		if oobn > 0 {
 			if msgs, perr := syscall.ParseSocketControlMessage(oob[:oobn]); perr == nil {
 				for _, m := range msgs {
