@@ -237,7 +237,8 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 	}
 	var ps []*Process
 	for i := 0; i < spec.Instances; i++ {
-		p := &Process{m: m, id: m.nextID, instance: i, spec: spec, status: Stopped}
+		p := &Process{m: m, id: m.nextID, instance: i, spec: spec, status: Stopped,
+			logName: Info{Name: spec.Name, Instance: i, Spec: spec}.LogName()}
 		m.nextID++
 		ps = append(ps, p)
 	}

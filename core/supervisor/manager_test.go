@@ -293,3 +293,40 @@ func TestLogNamesNeverCollide(t *testing.T) {
 		t.Fatalf("colliding log name: %v", err)
 	}
 }
+
+// Scale adds instances beside the running ones (untouched) and removes the
+// last ones; each keeps its log name.
+func TestScale(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	infos, err := m.Start(Spec{Name: "w", Command: []string{"sleep", "60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := infos[0]
+	up, err := m.Scale(context.Background(), "w", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up) != 3 || up[0].PID != first.PID || up[0].LogName() != "w" || up[2].LogName() != "w-2" {
+		t.Fatalf("up: %+v", up)
+	}
+	for _, in := range up {
+		if in.Status != Online || in.Spec.Instances != 3 {
+			t.Fatalf("up: %+v", in)
+		}
+	}
+	down, err := m.Scale(context.Background(), "w", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(down) != 1 || down[0].PID != first.PID || len(m.List()) != 1 || alive(up[2].PID) {
+		t.Fatalf("down: %+v (list %+v)", down, m.List())
+	}
+	if _, err := m.Scale(context.Background(), "nope", 2); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("unknown: %v", err)
+	}
+	if _, err := m.Scale(context.Background(), "w", 0); err == nil {
+		t.Fatal("scale to 0 accepted")
+	}
+}

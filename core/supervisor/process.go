@@ -78,6 +78,8 @@ type Info struct {
 	Lag *Lag
 	// Run numbers the current run in the Manager: the balancer's id for it.
 	Run int
+	// Log is the name its log files carry (see LogName).
+	Log string
 }
 
 // Lag is a Node program's event-loop delay over the last report interval.
@@ -87,8 +89,12 @@ type Lag struct {
 }
 
 // LogName is the name its log files carry: the process name, or name-i for
-// one instance of several.
+// one instance of several. It is fixed when the instance is made, so that
+// scaling a process does not move an instance's logs.
 func (i Info) LogName() string {
+	if i.Log != "" {
+		return i.Log
+	}
 	if i.Spec.Instances > 1 {
 		return i.Name + "-" + strconv.Itoa(i.Instance)
 	}
@@ -101,6 +107,7 @@ type Process struct {
 	m        *Manager
 	id       int
 	instance int
+	logName  string // fixed at creation: see Info.LogName
 
 	// op serialises the operations asked for from outside — stop, restart,
 	// reload, delete — so two restarts at once cannot start two children.
@@ -135,7 +142,7 @@ func (p *Process) info() Info {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	in := Info{
-		ID: p.id, Name: p.spec.Name, Instance: p.instance, Spec: p.spec, Status: p.status,
+		ID: p.id, Name: p.spec.Name, Instance: p.instance, Log: p.logName, Spec: p.spec, Status: p.status,
 		StartedAt: p.startedAt, Restarts: p.restarts, Reason: p.reason,
 		History: append([]Restart(nil), p.history...), NextStart: p.nextStart,
 	}

@@ -251,7 +251,7 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	outW.Close()
 	errW.Close()
 	closeAll(theirs)
-	logName := Info{Name: spec.Name, Instance: p.instance, Spec: spec}.LogName()
+	logName := Info{Name: spec.Name, Instance: p.instance, Log: p.logName, Spec: spec}.LogName()
 	if ipc != nil {
 		go r.readIPC(ipc)
 	}
