@@ -50,6 +50,7 @@ bench: build
 	bash bench/metrics.sh
 	$(GO) run ./bench/insight
 	$(GO) run ./bench/logs -runs 3
+	$(GO) run ./bench/reload
 
 clean:
 	rm -rf bin .demo

@@ -44,6 +44,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/velos-pm/velos/bench/internal/wrk"
 	"github.com/velos-pm/velos/core/balance"
 )
 
@@ -184,20 +185,20 @@ func (c *child) stop() {
 }
 
 func run(dur time.Duration, conns int, only string, streamMiB int, match *regexp.Regexp) error {
-	wrk, _ := exec.LookPath("wrk")
+	wrkPath, _ := exec.LookPath("wrk")
 	fmt.Printf("balancer bench: %d cores, balancer GOMAXPROCS %d, %s per run, load from ", runtime.NumCPU(), runtime.GOMAXPROCS(0), dur)
-	if wrk != "" {
+	if wrkPath != "" {
 		fmt.Println("wrk (1 thread)")
 	} else {
 		fmt.Println("a Go loop in this process (wrk not found: apt-get install wrk)")
 	}
 	if only == "" || only == "http" {
-		if err := httpBench(wrk, dur, conns, match); err != nil {
+		if err := httpBench(wrkPath, dur, conns, match); err != nil {
 			return err
 		}
 	}
 	if only == "" || only == "reload" {
-		if err := reloadBench(wrk, max(dur, 5*time.Second), conns); err != nil {
+		if err := reloadBench(wrkPath, max(dur, 5*time.Second), conns); err != nil {
 			return err
 		}
 	}
@@ -212,7 +213,7 @@ func run(dur time.Duration, conns int, only string, streamMiB int, match *regexp
 // reloadBench keeps the load on while instances are replaced one by one, as
 // a rolling reload does: start the new one, Add it, Drain the old one, Remove
 // it and stop it abruptly (its process exits, closing whatever it still has).
-func reloadBench(wrk string, dur time.Duration, conns int) error {
+func reloadBench(wrkPath string, dur time.Duration, conns int) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -239,7 +240,7 @@ func reloadBench(wrk string, dur time.Duration, conns int) error {
 	}
 	done := make(chan loadResult, 1)
 	go func() {
-		r, err := load(wrk, "http://"+ln.Addr().String()+"/", dur, conns, false)
+		r, err := load(wrkPath, "http://"+ln.Addr().String()+"/", dur, conns, false)
 		done <- loadResult{r, err}
 	}()
 	replaced, next := 0, 2
@@ -289,7 +290,7 @@ loop:
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if wrk == "" {
+	if wrkPath == "" {
 		fmt.Println("(Go's client retries a GET whose reused connection closed before an answer, which can hide a failure; wrk does not)")
 	}
 	return nil
@@ -310,7 +311,7 @@ type target struct {
 	relay     bool             // a bare copy relay instead of the balancer
 }
 
-func httpBench(wrk string, dur time.Duration, conns int, match *regexp.Regexp) error {
+func httpBench(wrkPath string, dur time.Duration, conns int, match *regexp.Regexp) error {
 	var children []*child
 	defer func() {
 		for _, c := range children {
@@ -385,10 +386,10 @@ func httpBench(wrk string, dur time.Duration, conns int, match *regexp.Regexp) e
 				addr = ln.Addr().String()
 			}
 			url := "http://" + addr + prof.path
-			if _, err := load(wrk, url, time.Second, conns, prof.close); err != nil { // warm up: page faults, buffers, pools
+			if _, err := load(wrkPath, url, time.Second, conns, prof.close); err != nil { // warm up: page faults, buffers, pools
 				return err
 			}
-			res, err := load(wrk, url, dur, conns, prof.close)
+			res, err := load(wrkPath, url, dur, conns, prof.close)
 			if b != nil {
 				b.Close()
 			}
@@ -422,69 +423,19 @@ func httpBench(wrk string, dur time.Duration, conns int, match *regexp.Regexp) e
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 
 // load runs wrk, or the Go loop without it.
-func load(wrk, url string, dur time.Duration, conns int, closeEach bool) (result, error) {
-	if wrk == "" {
+func load(wrkPath, url string, dur time.Duration, conns int, closeEach bool) (result, error) {
+	if wrkPath == "" {
 		return goLoad(url, dur, conns, closeEach)
 	}
-	args := []string{"-t1", "-c" + strconv.Itoa(conns), "-d" + fmt.Sprintf("%ds", max(1, int(dur.Round(time.Second).Seconds()))), "--latency", "--timeout", "10s"}
-	if closeEach {
-		args = append(args, "-H", "Connection: close")
-	}
 	cpu0 := cpuTime()
-	out, err := exec.Command(wrk, append(args, url)...).CombinedOutput()
+	res, err := wrk.Run(context.Background(), wrkPath, wrk.Options{URL: url, Connections: conns, Duration: dur, Close: closeEach})
 	cpu := cpuTime() - cpu0
 	if err != nil {
-		return result{}, fmt.Errorf("wrk: %w: %s", err, out)
+		return result{}, err
 	}
-	return parseWrk(string(out), cpu)
-}
-
-var (
-	wrkRPS      = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-	wrkTransfer = regexp.MustCompile(`Transfer/sec:\s+([0-9.]+)(B|KB|MB|GB)`)
-	wrkPct      = regexp.MustCompile(`(?m)^\s+(50|90|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
-	wrkReqs     = regexp.MustCompile(`(\d+) requests in`)
-	wrkErrors   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
-	wrkNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
-)
-
-func parseWrk(out string, cpu time.Duration) (result, error) {
-	var r result
-	m := wrkRPS.FindStringSubmatch(out)
-	if m == nil {
-		return r, fmt.Errorf("no Requests/sec in wrk output: %s", out)
-	}
-	r.rps, _ = strconv.ParseFloat(m[1], 64)
-	if m := wrkTransfer.FindStringSubmatch(out); m != nil {
-		v, _ := strconv.ParseFloat(m[1], 64)
-		r.mibps = v * map[string]float64{"B": 1.0 / (1 << 20), "KB": 1.0 / 1024, "MB": 1, "GB": 1024}[m[2]]
-	}
-	for _, m := range wrkPct.FindAllStringSubmatch(out, -1) {
-		v, _ := strconv.ParseFloat(m[2], 64)
-		d := time.Duration(v * map[string]float64{"us": 1e3, "ms": 1e6, "s": 1e9}[m[3]])
-		switch m[1] {
-		case "50":
-			r.p50 = d
-		case "90":
-			r.p90 = d
-		case "99":
-			r.p99 = d
-		}
-	}
-	if m := wrkErrors.FindStringSubmatch(out); m != nil {
-		for _, s := range m[1:] {
-			n, _ := strconv.ParseInt(s, 10, 64)
-			r.errors += n
-		}
-	}
-	if m := wrkNon2xx.FindStringSubmatch(out); m != nil {
-		n, _ := strconv.ParseInt(m[1], 10, 64)
-		r.errors += n
-	}
-	if m := wrkReqs.FindStringSubmatch(out); m != nil {
-		if n, _ := strconv.ParseInt(m[1], 10, 64); n > 0 && cpu > 0 {
-			r.cpuPerReq = cpu / time.Duration(n)
-		}
+	r := result{rps: res.RPS, mibps: res.MiBps, p50: res.P50, p90: res.P90, p99: res.P99, errors: res.Failed()}
+	if res.Requests > 0 && cpu > 0 {
+		r.cpuPerReq = cpu / time.Duration(res.Requests)
 	}
 	return r, nil
 }

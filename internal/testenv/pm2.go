@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,6 +22,25 @@ func PM2(t testing.TB) string {
 	t.Helper()
 	return filepath.Join(NPM(t, "pm2", "pm2@"+PM2Version), ".bin", "pm2")
 }
+
+// InstallPM2 is [PM2] for programs that are not tests (bench/reload): the
+// same install in the user's cache folder, or an error that says why it
+// cannot be had ([ErrNoNode] when node or npm is missing).
+func InstallPM2() (string, error) {
+	npmMu.Lock()
+	defer npmMu.Unlock()
+	r := npmInstall("pm2", []string{"pm2@" + PM2Version})
+	switch {
+	case r.why != "":
+		return "", fmt.Errorf("%w: %s", ErrNoNode, r.why)
+	case r.err != nil:
+		return "", r.err
+	}
+	return filepath.Join(r.dir, ".bin", "pm2"), nil
+}
+
+// ErrNoNode says node or npm is not installed.
+var ErrNoNode = errors.New("no node or npm")
 
 var (
 	npmMu   sync.Mutex
