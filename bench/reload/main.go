@@ -6,8 +6,9 @@
 //
 // Cases: a plain Node HTTP server with -i 2 (Velos's shared socket vs PM2's
 // cluster mode), the same server as one instance (Velos's learnt socket vs
-// PM2's fork-mode reload, which is a restart) and the Go test server behind
-// Velos's balancer (round-robin, 2 instances; PM2 has nothing like it). Each
+// PM2's fork-mode reload, which is a restart), and the Go test server
+// (internal/testapp), 2 instances, on the shared socket (LISTEN_FDS) and
+// behind Velos's balancer (round-robin): PM2 has nothing like either. Each
 // with wrk's keep-alive connections and with a new connection per request.
 //
 // Each manager runs against a temporary home (VELOS_HOME, PM2_HOME) and is
@@ -108,6 +109,14 @@ var cases = []appCase{
 		pm2Mode:   "fork mode: reload is a restart",
 	},
 	{
+		name: "Go server, socket",
+		velos: func(o options, port int) []string {
+			return []string{o.goTest, "--name", "web", "-i", "2", "--listen", strconv.Itoa(port), "--balance", "socket", "--wait-ready", "--", "-serve", "fds", "-ready-after", "0s"}
+		},
+		velosMode: "-i 2 --balance socket: LISTEN_FDS, READY=1",
+		noPM2:     "no PM2 equivalent: PM2 clusters Node only",
+	},
+	{
 		name: "Go server, balancer",
 		velos: func(o options, port int) []string {
 			return []string{o.goTest, "--name", "web", "-i", "2", "--listen", strconv.Itoa(port), "--balance", "round-robin", "--", "-serve", "port"}
@@ -174,8 +183,13 @@ func run(ctx context.Context, o options) error {
 		for _, m := range managers {
 			m.kill()
 		}
-		for _, pid := range leftovers(work) {
-			fmt.Printf("left behind after both managers were killed: pid %d (%s); killed now\n", pid, cmdline(pid))
+		// A daemon may still be exiting when its kill command returns.
+		left := leftovers(work)
+		for deadline := time.Now().Add(5 * time.Second); len(left) > 0 && time.Now().Before(deadline); left = leftovers(work) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		for _, pid := range left {
+			fmt.Printf("left behind 5 s after the managers were killed: pid %d (%s); killed now\n", pid, cmdline(pid))
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}()
@@ -201,6 +215,9 @@ func run(ctx context.Context, o options) error {
 				}
 				fmt.Fprintf(os.Stderr, "%s, %s, %s…\n", c.name, l.name, m.name)
 				r, err := measure(ctx, o, m, c, l.close)
+				if ctx.Err() != nil {
+					return errors.New("interrupted")
+				}
 				if err != nil {
 					return fmt.Errorf("%s, %s, %s: %w", c.name, l.name, m.name, err)
 				}
@@ -219,6 +236,8 @@ func run(ctx context.Context, o options) error {
 				first.verdict = verdict(first.res, rows[pair[1]].res)
 			case pm2Note != "":
 				first.verdict = "PM2 not installed"
+			default:
+				first.verdict = "PM2 not run (-only)"
 			}
 		}
 	}
@@ -335,9 +354,12 @@ func printTable(rows []row) {
 			r.res.Non2xx, r.res.Connect, r.res.Read, r.res.Write, r.res.Timeout, r.res.RPS, millis(r.res.P99), r.verdict)
 	}
 	fmt.Println(`
-failed = non-2xx answers + socket errors, in % of the requests wrk sent. A read error is a request
-sent on a connection the server closed or reset without answering it; wrk does not retry it.
-Ratios are Velos / PM2: req/s above 1 and p99 below 1 favour Velos.`)
+failed: non-2xx answers + socket errors, in % of what wrk counted. read: a request sent on a
+connection the server closed or reset without answering it (wrk does not retry it; a browser
+retries an idempotent request on a reused connection, a POST fails). connect/write: a connection
+refused, nothing listening; wrk retries at once, so during a restart these count attempts
+(downtime × retry rate), not clients. Ratios are Velos / PM2: req/s above 1 and p99 below 1
+favour Velos.`)
 }
 
 // manager runs one process manager's CLI against its own home.
