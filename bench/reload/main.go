@@ -16,8 +16,12 @@
 // folder (as for the tests); wrk is the Debian package, installed with
 // apt-get when missing and allowed. It prints a table and asserts nothing.
 //
-// Run (from the repository root): go run ./bench/reload [-reloads 5] [-c 32]
-// [-only REGEXP] [-velos bin/velos]
+// Reloads are paced (one every 3 s, or at once after one that took longer),
+// so that both managers are measured over the same window when their
+// reloads fit in it: requests/s and p99 then say what the reloads cost.
+//
+// Run (from the repository root): go run ./bench/reload [-reloads 5]
+// [-every 3s] [-c 32] [-only REGEXP] [-velos bin/velos]
 package main
 
 import (
@@ -50,7 +54,8 @@ func main() {
 	flag.IntVar(&o.reloads, "reloads", 5, "reloads per case")
 	flag.IntVar(&o.conns, "c", 32, "wrk connections")
 	flag.DurationVar(&o.warm, "warm", time.Second, "load before the first reload")
-	flag.DurationVar(&o.settle, "settle", time.Second, "load after the last reload returned (an old instance may still be going)")
+	flag.DurationVar(&o.every, "every", 3*time.Second, "a reload starts every this long (at once when the one before took longer), so that both managers get the same window")
+	flag.DurationVar(&o.settle, "settle", time.Second, "load after the last reload's slot (an old instance may still be going)")
 	only := flag.String("only", "", `run only the cases whose "case/load/manager" matches this regexp, e.g. "balancer" or "close/velos"`)
 	flag.StringVar(&o.velos, "velos", "bin/velos", "the velos binary (built from ./cmd/velos when missing)")
 	flag.Parse()
@@ -72,6 +77,7 @@ type options struct {
 	reloads        int
 	conns          int
 	warm, settle   time.Duration
+	every          time.Duration
 	velos          string
 	only           *regexp.Regexp
 	wrk            string
@@ -199,8 +205,8 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("reload bench: %d cores, load average %s; node %s, %s, %s\n", runtime.NumCPU(), loadavg(),
 		strings.TrimSpace(string(nodeV)), wrkVersion(string(wrkV)),
 		strings.Join(names(managers), ", "))
-	fmt.Printf("each run: wrk -t1 -c%d for %s, %d reloads back to back, %s more; then the app is deleted\n",
-		o.conns, o.warm, o.reloads, o.settle)
+	fmt.Printf("each run: wrk -t1 -c%d; after %s a reload every %s (at once if the last took longer), %d in all; %s more after the last slot; then the app is deleted\n",
+		o.conns, o.warm, o.every, o.reloads, o.settle)
 	if pm2Note != "" {
 		fmt.Println(pm2Note)
 	}
@@ -294,7 +300,11 @@ func measure(ctx context.Context, o options, m *manager, c appCase, closeEach bo
 		return r, err
 	}
 	var took []time.Duration
-	for range o.reloads {
+	first := time.Now()
+	for i := range o.reloads {
+		if err := pause(ctx, time.Until(first.Add(time.Duration(i)*o.every))); err != nil {
+			return r, err
+		}
 		before, err := m.pids(ctx)
 		if err != nil {
 			return r, err
@@ -312,7 +322,7 @@ func measure(ctx context.Context, o options, m *manager, c appCase, closeEach bo
 			r.replaced++
 		}
 	}
-	if err := pause(ctx, o.settle); err != nil {
+	if err := pause(ctx, time.Until(first.Add(time.Duration(o.reloads)*o.every))+o.settle); err != nil {
 		return r, err
 	}
 	stopped = true
