@@ -196,7 +196,9 @@ func run(ctx context.Context, o options) error {
 		}
 		for _, pid := range left {
 			fmt.Printf("left behind 5 s after the managers were killed: pid %d (%s); killed now\n", pid, cmdline(pid))
-			syscall.Kill(pid, syscall.SIGKILL)
+			if p, err := os.FindProcess(pid); err == nil {
+				p.Kill()
+			}
 		}
 	}()
 
@@ -450,7 +452,8 @@ func names(ms []*manager) []string {
 }
 
 // leftovers are the processes still running whose command line or
-// environment names the bench's temp folder (the apps, the daemons).
+// environment names the bench's temp folder (the apps, the daemons). It
+// reads /proc: elsewhere it finds none.
 func leftovers(work string) []int {
 	ents, _ := os.ReadDir("/proc")
 	var pids []int
