@@ -95,6 +95,55 @@ type load struct {
 }
 
 func runLoad(url string, stop <-chan struct{}) <-chan load {
+	return runLoadWith(url, stop, answeredBy)
+}
+
+// keepAlive holds its connections open between requests, as browsers and
+// load generators do. Its requests are POSTs: Go's client would retry a GET
+// that failed on a reused connection and hide the loss.
+var keepAlive = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}, Timeout: 10 * time.Second}
+
+// answeredByKeepAlive is answeredBy over keepAlive.
+func answeredByKeepAlive(url string) (string, error) {
+	r, err := keepAlive.Post(url, "text/plain", nil)
+	if err != nil {
+		return "", err
+	}
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return "", err
+	}
+	if r.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %d: %s", r.StatusCode, b)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// runLoads runs, until stop, one loop with a new connection per request and
+// four that keep theirs, and adds their counts up.
+func runLoads(url string, stop <-chan struct{}) <-chan load {
+	out := make(chan load, 1)
+	ch := []<-chan load{runLoadWith(url, stop, answeredBy)}
+	for range 4 {
+		ch = append(ch, runLoadWith(url, stop, answeredByKeepAlive))
+	}
+	go func() {
+		all := load{pids: map[string]bool{}}
+		for _, c := range ch {
+			l := <-c
+			all.ok += l.ok
+			all.errs = append(all.errs, l.errs...)
+			for p := range l.pids {
+				all.pids[p] = true
+			}
+		}
+		out <- all
+	}()
+	return out
+}
+
+func runLoadWith(url string, stop <-chan struct{}, get func(string) (string, error)) <-chan load {
 	out := make(chan load, 1)
 	go func() {
 		l := load{pids: map[string]bool{}}
@@ -105,7 +154,7 @@ func runLoad(url string, stop <-chan struct{}) <-chan load {
 				return
 			default:
 			}
-			pid, err := answeredBy(url)
+			pid, err := get(url)
 			if err != nil {
 				if len(l.errs) < 10 {
 					l.errs = append(l.errs, time.Now().Format("15:04:05.000")+" "+err.Error())
@@ -279,7 +328,7 @@ func TestClusterBalancer(t *testing.T) {
 	}
 	// The same under a request loop while it reloads: no failure.
 	stop := make(chan struct{})
-	results := runLoad("http://127.0.0.1:"+port+"/", stop)
+	results := runLoads("http://127.0.0.1:"+port+"/", stop)
 	e.MustRun("reload", "rr")
 	close(stop)
 	if l := <-results; len(l.errs) > 0 || l.ok == 0 {
@@ -316,8 +365,9 @@ app.listen(process.env.PORT);
 	}
 }
 
-// TestZeroDowntimeReload: a request loop runs while velos reload replaces
-// every instance three times: no request fails, every pid is replaced. For
+// TestZeroDowntimeReload: request loops — one connection per request, and
+// keep-alive connections — run while velos reload replaces every instance
+// three times: no request fails, every pid is replaced. For
 // a 2-instance Node cluster, for -i 1, for a plain Node server started
 // without -i (its socket is learnt from its first run), and for a Go server
 // on the shared socket.
@@ -357,7 +407,7 @@ func TestZeroDowntimeReload(t *testing.T) {
 				before[pid] = true
 			}
 			stop := make(chan struct{})
-			results := runLoad(url, stop)
+			results := runLoads(url, stop)
 			for range 3 {
 				e.MustRun("reload", "web")
 			}

@@ -12,8 +12,9 @@
 //     to Velos once it listens, so that the next run takes it (1.).
 //  3. Graceful stop. When the stop signal comes and the program has no
 //     handler of its own, those servers stop accepting, answer the requests
-//     in flight with Connection: close, and the process then dies of the
-//     signal as it would have.
+//     in flight and each next request of a keep-alive connection with
+//     Connection: close, close what stays idle, and the process then dies
+//     of the signal as it would have.
 //  4. Event-loop lag, sent to Velos every 5 s over the IPC channel.
 //
 // Set VELOS_NODE_PRELOAD=0 in a process's env to leave the program alone.
@@ -91,8 +92,15 @@
       };
       if (open === 0) return die();
       for (const s of servers) {
-        s.close(() => { if (--open === 0) die(); });
-        if (typeof s.closeIdleConnections === 'function') s.closeIdleConnections();
+        // Stop accepting, but keep the connections: http's close() would
+        // also drop idle keep-alive ones, and the request a client is
+        // sending on one right then would be lost. Each next request is
+        // answered (with Connection: close, see track); what stays idle
+        // for a second is closed then.
+        net.Server.prototype.close.call(s, () => { if (--open === 0) die(); });
+        if (typeof s.closeIdleConnections === 'function') {
+          setTimeout(() => s.closeIdleConnections(), 1000).unref();
+        }
       }
     };
   }

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -89,34 +88,27 @@ func main() {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	// Connections accepted whose request is not read yet: net/http's
-	// Shutdown drops a request it reads after it began, so a graceful stop
-	// waits for these first (see the README's Go example).
-	var unread atomic.Int64
-	var fresh sync.Map // the connections counted in unread
-	connlog := os.Getenv("TESTAPP_CONNLOG") != ""
-	srv := &http.Server{Handler: mux, ConnState: func(c net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			fresh.Store(c, true)
-			unread.Add(1)
-		} else if _, ok := fresh.LoadAndDelete(c); ok {
-			unread.Add(-1)
+	// A graceful stop, for a socket other instances share: stop accepting
+	// (the socket stays open for them), answer what comes on the open
+	// connections — each with Connection: close, so a keep-alive client
+	// moves to a live instance instead of having a request cut — and only
+	// after a grace period let Shutdown close what is idle. (Shutdown at
+	// once would drop a request read after it began, and close a
+	// keep-alive connection a request is already on its way on.)
+	var stopping atomic.Bool
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if stopping.Load() {
+			w.Header().Set("Connection", "close")
 		}
-		if connlog {
-			fmt.Fprintf(os.Stderr, "%s conn %s %s\n", time.Now().Format("15:04:05.000000"), c.RemoteAddr(), st)
-		}
-	}}
+		mux.ServeHTTP(w, r)
+	})}
 	shut := make(chan struct{})
 	go func() {
 		defer close(shut)
 		<-ctx.Done()
-		// Graceful: stop accepting (the socket stays open for the other
-		// instances), let the requests already accepted be read, then
-		// finish what is in flight.
+		stopping.Store(true)
 		ln.Close()
-		for deadline := time.Now().Add(2 * time.Second); unread.Load() > 0 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
+		time.Sleep(time.Second)
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
@@ -126,14 +118,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "testapp:", err)
 		os.Exit(4)
 	}
-	// Serve returns at once on Shutdown, and a connection it accepted just
-	// before may not have been counted by that Shutdown yet: wait for it,
-	// then shut down once more, which waits for every connection Serve
-	// started.
-	<-shut
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	_ = srv.Shutdown(sctx)
-	cancel()
+	<-shut // Serve returns as the listener closes; what is in flight is not done yet
 	fmt.Printf("testapp %d stopped after %d requests\n", os.Getpid(), served.Load())
 }
 
