@@ -81,17 +81,18 @@ func rollingRestart(ctx context.Context, d *tool.Deps, procs []supervisor.Info, 
 
 // replace makes the processes called spec.Name run spec, with a graceful
 // restart of each instance in turn; a change of the number of instances
-// deletes them and starts the new set. It returns the processes after.
+// scales first. It returns the processes after.
 func replace(ctx context.Context, d *tool.Deps, spec supervisor.Spec, cause supervisor.Cause) ([]supervisor.Info, error) {
 	cur := running(d, spec.Name)
 	if len(cur) == 0 {
 		return d.Procs.Start(spec)
 	}
-	if cur[0].Spec.Instances != spec.WithDefaults().Instances {
-		if _, err := d.Procs.Delete(ctx, spec.Name); err != nil {
+	if n := spec.WithDefaults().Instances; cur[0].Spec.Instances != n {
+		// A new count: scale in place (new instances join, the last ones
+		// leave), then the rolling reload applies the rest of the change.
+		if _, err := d.Procs.Scale(ctx, spec.Name, n); err != nil {
 			return nil, fmt.Errorf("reload %s: %w", spec.Name, err)
 		}
-		return d.Procs.Start(spec)
 	}
 	return d.Procs.Reload(ctx, spec.Name, &spec, cause, nil)
 }

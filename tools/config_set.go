@@ -63,10 +63,13 @@ var ConfigSet = &tool.Def[ConfigSetIn, ConfigSetOut]{
 			d.Specs.Put(e)
 			return out, nil
 		case cur[0].Spec.Instances != spec.WithDefaults().Instances:
-			// Manager.Update cannot add or remove instances; reload does.
-			d.Specs.Put(e)
-			out.Applied = AppliedReload
-			return out, nil
+			// A new count applies at once: new instances join, the last ones
+			// leave (as velos scale).
+			if _, err := d.Procs.Scale(ctx, e.Name, spec.WithDefaults().Instances); err != nil {
+				return ConfigSetOut{}, fmt.Errorf("config set %s: %w", e.Name, err)
+			}
+			out.Applied = AppliedNow
+			cur = running(d, e.Name)
 		}
 		changed := changedFields(cur[0].Spec, spec)
 		if len(changed) > 0 {

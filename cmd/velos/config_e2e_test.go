@@ -436,15 +436,16 @@ func TestConfigGetSetCLIAndMCP(t *testing.T) {
 	if out := set("env.FOO", "bar"); out.Applied != tools.AppliedNone {
 		t.Fatalf("same value again: %+v", out)
 	}
-	if out := set("instances", "2"); out.Applied != tools.AppliedReload {
+	// A new count applies at once: a second instance joins, the first runs on.
+	if out := set("instances", "2"); out.Applied != tools.AppliedNow {
 		t.Fatalf("instances: %+v", out)
+	}
+	if ps := list(t, e); len(ps) != 2 || ps[0].PID != first.PID {
+		t.Fatalf("after instances = 2: %+v (first pid %d)", ps, first.PID)
 	}
 	e.MustRun("restart", "api")
 	if ce := readEnv(t, dir, 0, first.PID); ce.FOO != "bar" {
 		t.Fatalf("after restart FOO=%q", ce.FOO)
-	}
-	if n := len(list(t, e)); n != 1 {
-		t.Fatalf("a restart applied instances: %d", n)
 	}
 	e.MustRun("reload", "api")
 	if n := len(list(t, e)); n != 2 {

@@ -39,14 +39,17 @@ type loopGuard struct {
 	doneAt time.Time // when the last watch restart finished
 	last   []string  // what changed then
 	streak int       // changes in a row of the same files, each right after a restart
-	extra  []string  // paths found written by the program itself, now ignored
+	paused []string  // files found changing at each start, not restarted on…
+	until  time.Time // …until then
 }
 
-// loopStreak changes in a row, each within the quiet time plus loopWindow
-// of the restart before, make a loop.
+// loopStreak changes in a row of the same files, each within the quiet
+// time plus loopWindow of the restart before, make a loop; its files are
+// then not restarted on for loopPause.
 const (
 	loopStreak = 3
 	loopWindow = 2 * time.Second
+	loopPause  = time.Minute
 )
 
 func newWatcher(ctx context.Context, home string, procs func() *supervisor.Manager, log *slog.Logger) (*watcher, error) {
@@ -63,12 +66,8 @@ func newWatcher(ctx context.Context, home string, procs func() *supervisor.Manag
 }
 
 // options is what name's watch is made of, from its spec.
-func (w *watcher) options(name string, s supervisor.Spec) watch.Options {
-	ign := slices.Concat(s.WatchIgnore, w.ignore)
-	if g := w.guards[name]; g != nil {
-		ign = append(ign, g.extra...)
-	}
-	return watch.Options{Paths: s.Watch, Ignore: ign, Debounce: s.WatchDebounce}
+func (w *watcher) options(s supervisor.Spec) watch.Options {
+	return watch.Options{Paths: s.Watch, Ignore: slices.Concat(s.WatchIgnore, w.ignore), Debounce: s.WatchDebounce}
 }
 
 // sync adds, replaces and removes keys so that exactly the processes with
@@ -90,7 +89,7 @@ func (w *watcher) sync(list []supervisor.Info) {
 		}
 	}
 	for name, s := range want {
-		o := w.options(name, s)
+		o := w.options(s)
 		fp, _ := json.Marshal(o)
 		if w.keys[name] == string(fp) {
 			continue
@@ -130,25 +129,25 @@ func (w *watcher) changed(name string, paths []string) {
 		w.mu.Unlock()
 		return
 	}
+	now := time.Now()
+	if now.Before(g.until) && subset(paths, g.paused) {
+		w.mu.Unlock() // only the files of a loop changed: not a reason to restart
+		return
+	}
 	quiet := max(spec.WatchDebounce, watch.DefaultDebounce)
-	if !g.doneAt.IsZero() && time.Since(g.doneAt) < quiet+loopWindow && overlap(g.last, paths) {
+	if !g.doneAt.IsZero() && now.Sub(g.doneAt) < quiet+loopWindow && overlap(g.last, paths) {
 		g.streak++
 	} else {
 		g.streak = 0
 	}
 	g.last = paths
 	if g.streak >= loopStreak-1 {
-		// The program writes these itself at each start: stop restarting on
-		// them, and say how to keep it so.
-		g.extra = append(g.extra, paths...)
-		g.streak = 0
-		o := w.options(name, spec)
-		if err := w.hub.Add(name, o); err == nil {
-			fp, _ := json.Marshal(o)
-			w.keys[name] = string(fp)
-		}
+		// The program writes these itself at each start: no restart on them
+		// for a while (a person saving a file is not stopped for long), and
+		// say how to keep it so.
+		g.paused, g.until, g.streak = paths, now.Add(loopPause), 0
 		w.mu.Unlock()
-		w.log.Warn("watch: a restart loop: these files change right after each start, so the program writes them itself; they are ignored from now on (add them to watch_ignore to keep it so)",
+		w.log.Warn("watch: a restart loop: these files change right after each start, so the program probably writes them itself; changes to them alone restart nothing for "+loopPause.String()+" (add them to watch_ignore to keep it so)",
 			"name", name, "paths", strings.Join(paths, ", "))
 		return
 	}
@@ -167,6 +166,16 @@ func (w *watcher) changed(name string, paths []string) {
 	w.mu.Lock()
 	g.doneAt = time.Now()
 	w.mu.Unlock()
+}
+
+// subset reports whether every path of a (sorted) is in b (sorted).
+func subset(a, b []string) bool {
+	for _, p := range a {
+		if _, ok := slices.BinarySearch(b, p); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // overlap reports whether a and b (sorted) share a path.

@@ -24,7 +24,7 @@ var keyProofs = map[string]string{
 	"cwd":              "TestKeysCwdInterpreterArgsAutorestart",
 	"interpreter_args": "TestKeysCwdInterpreterArgsAutorestart",
 	"autorestart":      "TestKeysCwdInterpreterArgsAutorestart",
-	"instances":        "TestClusterSharedSocket", "mode": "TestZeroDowntimeReload",
+	"instances":        "TestClusterSharedSocket", "mode": "TestKeysMode",
 	"env": "TestSpecExampleStartsWithProfile", "env_file": "TestStartOnlyAndEnvFromFile",
 	"restart_delay": "TestKeysRestartPolicy", "max_restart_delay": "TestKeysRestartPolicy",
 	"restart_factor": "TestKeysRestartPolicy", "min_uptime": "TestKeysRestartPolicy",
@@ -34,7 +34,7 @@ var keyProofs = map[string]string{
 	"listen": "TestClusterBalancer", "balance": "TestClusterBalancer",
 	"wait_ready": "TestReadinessSdNotify", "listen_timeout": "TestReadinessSdNotify", "watchdog": "TestReadinessSdNotify",
 	"ready_tcp": "TestReadinessProbes", "ready_http": "TestReadinessProbes",
-	"watch": "TestWatch", "watch_ignore": "TestWatch", "watch_debounce": "TestWatch", "watch_paths": "TestKeysWatchPaths",
+	"watch": "TestWatch", "watch_ignore": "TestWatch", "watch_debounce": "TestKeysWatchPaths", "watch_paths": "TestKeysWatchPaths",
 	"log_max_size": "TestKeysLogRotation", "log_keep": "TestKeysLogRotation", "log_gzip": "TestKeysLogRotation",
 	"user": "TestUserAndGroup", "group": "TestUserAndGroup",
 }
@@ -112,6 +112,13 @@ func TestKeysRestartPolicy(t *testing.T) {
 			t.Errorf("gap %d: %s, want about %s", i+1, gap, want)
 		}
 	}
+	// restart_window: the same 3 restarts spread wider than the window are
+	// no crash loop. Runs of 0.3 s (stable: beyond min_uptime) restart at once.
+	e.MustRun("start", "sleep 0.3; exit 1", "--name", "spread", "--min-uptime", "100ms", "--max-restarts", "3", "--restart-window", "200ms")
+	waitFor(t, "five restarts", 20*time.Second, func() bool { return find(list(t, e), "spread").Restarts >= 5 })
+	if p := find(list(t, e), "spread"); p.Status == "errored" {
+		t.Fatalf("restarts wider apart than restart_window made a crash loop: %+v", p)
+	}
 	// A run that lasted min_uptime restarts at once, however many came before.
 	e.MustRun("start", "sleep 0.3; exit 1", "--name", "stable", "--min-uptime", "200ms", "--restart-delay", "5s")
 	waitFor(t, "two quick restarts", 10*time.Second, func() bool { return find(list(t, e), "stable").Restarts >= 2 })
@@ -123,18 +130,17 @@ func TestKeysKillSignalAndTimeout(t *testing.T) {
 	t.Parallel()
 	e := testenv.New(t)
 	dir := project(t, nil)
-	got := filepath.Join(dir, "got")
-	e.MustRun("start", fmt.Sprintf("trap 'echo INT > %s; exit 0' INT; trap '' TERM; while true; do sleep 0.05; done", got),
+	got, armed := filepath.Join(dir, "got"), filepath.Join(dir, "armed")
+	e.MustRun("start", fmt.Sprintf("trap 'echo INT > %s; exit 0' INT; trap '' TERM; touch %s; while true; do sleep 0.05; done", got, armed),
 		"--name", "int", "--kill-signal", "SIGINT")
-	waitStatus(t, e, "int", "online", 5*time.Second)
-	time.Sleep(200 * time.Millisecond) // the shell sets its traps
+	waitFor(t, "the traps", 10*time.Second, func() bool { _, err := os.Stat(armed); return err == nil })
 	e.MustRun("stop", "int")
 	if b, _ := os.ReadFile(got); strings.TrimSpace(string(b)) != "INT" {
 		t.Fatalf("kill_signal SIGINT not sent: %q", b)
 	}
-	e.MustRun("start", "trap '' TERM; while true; do sleep 0.05; done", "--name", "deaf", "--kill-timeout", "1500ms")
-	waitStatus(t, e, "deaf", "online", 5*time.Second)
-	time.Sleep(200 * time.Millisecond)
+	deaf := filepath.Join(dir, "deaf")
+	e.MustRun("start", fmt.Sprintf("trap '' TERM; touch %s; while true; do sleep 0.05; done", deaf), "--name", "deaf", "--kill-timeout", "1500ms")
+	waitFor(t, "the trap", 10*time.Second, func() bool { _, err := os.Stat(deaf); return err == nil })
 	begin := time.Now()
 	e.MustRun("stop", "deaf")
 	if took := time.Since(begin); took < 1400*time.Millisecond || took > 6*time.Second {
@@ -151,16 +157,19 @@ func TestKeysWatchPaths(t *testing.T) {
 	e := testenv.New(t)
 	dir := project(t, map[string]string{"other.txt": "0"})
 	os.Mkdir(filepath.Join(dir, "src"), 0o755)
-	e.MustRunIn(dir, "start", "sleep", "--name", "w", "--watch", "--watch-paths", "src", "--", "300")
+	e.MustRunIn(dir, "start", "sleep", "--name", "w", "--watch", "--watch-paths", "src", "--watch-debounce", "1500ms", "--", "300")
 	os.WriteFile(filepath.Join(dir, "other.txt"), []byte("1"), 0o644)
-	time.Sleep(time.Second) // three times the quiet time: a restart would have come
+	time.Sleep(2 * time.Second) // beyond the quiet time: a restart would have come
 	if n := find(list(t, e), "w").Restarts; n != 0 {
 		t.Fatalf("a file outside watch_paths restarted it (%d)", n)
 	}
-	waitFor(t, "a restart for src/", 10*time.Second, func() bool {
-		os.WriteFile(filepath.Join(dir, "src", "a.go"), []byte("package a"), 0o644)
-		return find(list(t, e), "w").Restarts == 1
-	})
+	// watch_debounce: the restart waits 1.5 s of quiet after the change.
+	written := time.Now()
+	os.WriteFile(filepath.Join(dir, "src", "a.go"), []byte("package a"), 0o644)
+	waitFor(t, "a restart for src/", 15*time.Second, func() bool { return find(list(t, e), "w").Restarts >= 1 })
+	if h := describeAll(t, e, "w")[0].History; h[0].Time.Sub(written) < 1400*time.Millisecond {
+		t.Fatalf("restarted %s after the change, before watch_debounce (1.5s)", h[0].Time.Sub(written))
+	}
 }
 
 // TestKeysLogRotation: log_max_size rotates, log_keep bounds the rotated
@@ -182,5 +191,26 @@ func TestKeysLogRotation(t *testing.T) {
 	}
 	if st, err := os.Stat(filepath.Join(logs, "chatty-out.log")); err != nil || st.Size() > 2048 {
 		t.Fatalf("the current file is above log_max_size: %v %v", st, err)
+	}
+}
+
+// TestKeysMode: mode = "cluster" makes Velos hold the port even for one
+// instance (and refuses a program with no port to share); mode = "fork"
+// leaves every instance to bind its own.
+func TestKeysMode(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	port := freePort(t)
+	e.MustRun("start", testenv.TestApp(t), "--name", "one", "--mode", "cluster", "--env", "PORT="+port, "--", "-serve", "port")
+	if d := describeAll(t, e, "one")[0]; d.Listen != ":"+port || d.Balance != "round-robin" {
+		t.Fatalf("mode cluster, one instance: listen %q balance %q", d.Listen, d.Balance)
+	}
+	if r := e.Run("start", "sleep", "--name", "noport", "--mode", "cluster", "--", "300"); r.Code == 0 || !strings.Contains(r.Stderr, "cluster mode needs the port") {
+		t.Fatalf("mode cluster without a port: %+v", r)
+	}
+	other := freePort(t)
+	e.MustRun("start", testenv.TestApp(t), "--name", "forked", "-i", "2", "--mode", "fork", "--env", "PORT="+other)
+	if d := describeAll(t, e, "forked")[0]; d.Listen != "" {
+		t.Fatalf("mode fork: Velos holds %q", d.Listen)
 	}
 }

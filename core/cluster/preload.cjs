@@ -22,11 +22,12 @@
 (function velosPreload() {
   const env = process.env;
   const ports = (env.VELOS_LISTEN_PORTS || '').split(',').filter(Boolean).map(Number);
+  const hosts = (env.VELOS_LISTEN_HOSTS || '').split(','); // '' for every interface
   const inherited = ports.length > 0 && env.LISTEN_FDS === String(ports.length) && env.LISTEN_PID === String(process.pid);
   const learn = env.VELOS_LEARN === '1';
   const stopSignal = env.VELOS_STOP_SIGNAL || 'SIGTERM';
   // Children of this program must not take the sockets or these settings.
-  for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'VELOS_LISTEN_PORTS', 'VELOS_LEARN', 'VELOS_STOP_SIGNAL']) {
+  for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'VELOS_LISTEN_PORTS', 'VELOS_LISTEN_HOSTS', 'VELOS_LEARN', 'VELOS_STOP_SIGNAL']) {
     delete env[k];
   }
   const canSend = () => typeof process.send === 'function' && process.connected;
@@ -40,6 +41,13 @@
     const servers = new Set();
     const taken = new Set();
     let closing = false;
+    // The host a listen() asks for: listen(port, host, …) or {port, host}.
+    const hostOf = (args) => {
+      const a = args[0];
+      if (a !== null && typeof a === 'object') return typeof a.host === 'string' ? a.host : '';
+      return typeof args[1] === 'string' ? args[1] : '';
+    };
+    const anyHost = (h) => h === '' || h === '0.0.0.0' || h === '::' || h === '[::]';
     const portOf = (args) => {
       let a = args[0];
       if (a !== null && typeof a === 'object') {
@@ -68,6 +76,13 @@
       const port = portOf(args);
       const i = inherited ? ports.indexOf(port) : -1;
       if (port > 0 && i >= 0 && !taken.has(port)) {
+        // The socket is bound where Velos bound it: a program that asks for
+        // one address (127.0.0.1) must not serve on every interface.
+        const want = hostOf(args);
+        if (!anyHost(want) && want !== hosts[i] && !(want === 'localhost' && (hosts[i] === '127.0.0.1' || hosts[i] === '::1'))) {
+          throw new Error(`velos: listen(${port}, "${want}"): Velos holds port ${port} on ${hosts[i] || 'every interface'}; ` +
+            `set listen = "${want}:${port}" (or listen on every interface)`);
+        }
         taken.add(port);
         track(this);
         this.once('listening', () => send({ velos: 'listening', port }));

@@ -17,19 +17,23 @@ import (
 const socketSharing = true
 
 // notifySocket opens a unix datagram socket for one run's sd_notify
-// messages, in the run folder (private to the daemon's user), or in the
-// abstract namespace, under a random name, when the path would be too long.
-//
-// With abstract (a child that runs as another user, who cannot reach the
-// private folder), it is always in the abstract namespace, and only
-// datagrams from the child's process group are taken (see readNotify).
-func (m *Manager) notifySocket(seq int, abstract bool) (net.PacketConn, string, error) {
+// messages, in the run folder (private to the daemon's user). Where the
+// path would be too long for a socket, and for a child that runs as
+// another user (who cannot enter the private folder), it is in Linux's
+// abstract namespace under a random name; elsewhere such a child gets
+// none. On Linux every datagram carries its sender's credentials, so that
+// readNotify takes only the run's own (NotifyAccess=main, with its process
+// group).
+func (m *Manager) notifySocket(seq int, otherUser bool) (net.PacketConn, string, error) {
 	dir, err := m.runFolder()
 	if err != nil {
 		return nil, "", err
 	}
 	path := filepath.Join(dir, "n"+strconv.Itoa(seq)+".sock")
-	if len(path) >= 100 || abstract {
+	if len(path) >= 100 || otherUser {
+		if !abstractSockets {
+			return nil, "", fmt.Errorf("no notify socket: the run folder's path is too long, or the child runs as another user")
+		}
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		path = "@velos-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
@@ -40,7 +44,7 @@ func (m *Manager) notifySocket(seq int, abstract bool) (net.PacketConn, string, 
 	if err != nil {
 		return nil, "", fmt.Errorf("notify socket %s: %w", path, err)
 	}
-	if path[0] == '@' {
+	if abstractSockets {
 		if err := passCredentials(c); err != nil {
 			c.Close()
 			return nil, "", fmt.Errorf("notify socket %s: %w", path, err)

@@ -21,21 +21,32 @@ func passCredentials(c *net.UnixConn) error {
 	return serr
 }
 
-// fromGroup reports whether the credentials in oob name a process of r's
-// process group.
-func (r *run) fromGroup(oob []byte) bool {
+// abstractSockets: Linux has the abstract namespace and SO_PASSCRED.
+const abstractSockets = true
+
+// fromRun reports whether the credentials in oob name the run's own
+// process, or one of its process group. A sender already gone (a
+// systemd-notify that exits at once) is judged by its user.
+func (r *run) fromRun(oob []byte) bool {
 	msgs, err := syscall.ParseSocketControlMessage(oob)
 	if err != nil {
 		return false
 	}
 	r.p.mu.Lock()
-	pgid := r.pgid
+	pid, pgid := r.pid, r.pgid
 	r.p.mu.Unlock()
 	for _, m := range msgs {
-		if cred, err := syscall.ParseUnixCredentials(&m); err == nil {
-			g, err := syscall.Getpgid(int(cred.Pid))
-			return err == nil && pgid > 0 && g == pgid
+		cred, err := syscall.ParseUnixCredentials(&m)
+		if err != nil {
+			continue
 		}
+		if int(cred.Pid) == pid {
+			return true
+		}
+		if g, err := syscall.Getpgid(int(cred.Pid)); err == nil {
+			return pgid > 0 && g == pgid
+		}
+		return cred.Uid == r.uid
 	}
 	return false
 }

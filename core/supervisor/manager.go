@@ -212,7 +212,7 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, ErrClosed)
 	}
 	for _, p := range m.procs {
-		if p.spec.Name == spec.Name {
+		if p.name == spec.Name {
 			m.mu.Unlock()
 			return nil, fmt.Errorf("start %s: %w (id %d); restart or delete it, or pick another --name", spec.Name, ErrExists, p.id)
 		}
@@ -221,8 +221,7 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 	// used, or two of them would write into one file.
 	taken := map[string]string{}
 	for _, p := range m.procs {
-		in := p.info()
-		taken[in.LogName()] = in.Name
+		taken[p.logName] = p.name
 	}
 	for i := 0; i < spec.Instances; i++ {
 		ln := Info{Name: spec.Name, Instance: i, Spec: spec}.LogName()
@@ -237,7 +236,7 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 	}
 	var ps []*Process
 	for i := 0; i < spec.Instances; i++ {
-		p := &Process{m: m, id: m.nextID, instance: i, spec: spec, status: Stopped,
+		p := &Process{m: m, id: m.nextID, instance: i, name: spec.Name, spec: spec, status: Stopped,
 			logName: Info{Name: spec.Name, Instance: i, Spec: spec}.LogName()}
 		m.nextID++
 		ps = append(ps, p)
@@ -337,7 +336,7 @@ func (m *Manager) Resolve(target string) ([]*Process, error) {
 		}
 	} else {
 		for _, p := range m.procs {
-			if p.spec.Name == target {
+			if p.name == target {
 				out = append(out, p)
 			}
 		}
@@ -366,9 +365,9 @@ func (m *Manager) knownLocked() string {
 	seen := map[string]bool{}
 	var names []string
 	for _, p := range m.procs {
-		if !seen[p.spec.Name] {
-			seen[p.spec.Name] = true
-			names = append(names, p.spec.Name)
+		if !seen[p.name] {
+			seen[p.name] = true
+			names = append(names, p.name)
 		}
 	}
 	if len(names) == 0 {
@@ -385,6 +384,7 @@ func (m *Manager) Stop(ctx context.Context, target string) ([]Info, error) {
 		return nil, fmt.Errorf("stop: %w", err)
 	}
 	return m.each(ps, func(p *Process) error {
+		p.cancelOp()
 		p.op.Lock()
 		defer p.op.Unlock()
 		return p.stop(ctx)
@@ -403,6 +403,8 @@ func (m *Manager) Restart(ctx context.Context, target string, cause Cause) ([]In
 func (m *Manager) restart(ctx context.Context, p *Process, cause Cause) error {
 	p.op.Lock()
 	defer p.op.Unlock()
+	ctx, end := p.beginOp(ctx)
+	defer end()
 	if p.deleted {
 		return fmt.Errorf("restart %s: %w (deleted meanwhile)", p.info().Name, ErrUnknown)
 	}
@@ -429,7 +431,7 @@ func (m *Manager) restart(ctx context.Context, p *Process, cause Cause) error {
 	if err := p.launch(keep); err != nil {
 		return err
 	}
-	return p.awaitStarted(ctx, time.Now().Add(readyTimeout(spec)+time.Second))
+	return p.started(ctx, spec)
 }
 
 // Update replaces the spec of the target's processes without restarting
@@ -448,7 +450,7 @@ func (m *Manager) Update(target string, spec Spec) ([]Info, error) {
 	}
 	for _, p := range ps {
 		p.mu.Lock()
-		name, n := p.spec.Name, p.spec.Instances
+		name, n := p.name, p.spec.Instances
 		p.mu.Unlock()
 		if name != spec.Name {
 			return nil, fmt.Errorf("update %s: the spec is for %q", name, spec.Name)
@@ -474,6 +476,7 @@ func (m *Manager) Delete(ctx context.Context, target string) ([]Info, error) {
 		return nil, fmt.Errorf("delete: %w", err)
 	}
 	infos, err := m.each(ps, func(p *Process) error {
+		p.cancelOp()
 		p.op.Lock()
 		defer p.op.Unlock()
 		p.deleted = true
@@ -524,6 +527,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	ps := append([]*Process(nil), m.procs...)
 	m.mu.Unlock()
 	_, err := m.each(ps, func(p *Process) error {
+		p.cancelOp()
 		p.op.Lock()
 		defer p.op.Unlock()
 		return p.stop(ctx)

@@ -15,6 +15,8 @@ type Exit struct {
 	// Reason is set when Velos ended the run itself because it failed: not
 	// ready in time, or a missed watchdog heartbeat.
 	Reason string `json:"reason,omitempty"`
+	// NeverReady: the run ended before it was ready.
+	NeverReady bool `json:"never_ready,omitempty"`
 }
 
 // Applies tells a renderer that the code of a run killed by a signal (-1)
@@ -81,7 +83,14 @@ func Decide(s Spec, e Exit, now time.Time, h History) (Decision, History) {
 	}
 
 	var delay time.Duration
-	if e.Uptime < s.Backoff.MinUptime {
+	// A run that never got going — a quick crash, or one that never became
+	// ready — backs off. So many of them in a row
+	// is a crash loop too, even when each is too slow to fill the window
+	// (a readiness timeout is 30 s).
+	if e.Uptime < s.Backoff.MinUptime || e.NeverReady {
+		if h.Quick >= s.MaxRestarts {
+			return Decision{Status: Errored, Reason: fmt.Sprintf("crash loop: %d failed runs in a row, last %s", h.Quick+1, e)}, h
+		}
 		h.Quick++
 		d := float64(s.Backoff.Min) * math.Pow(s.Backoff.Factor, float64(h.Quick-1))
 		delay = time.Duration(math.Min(d, float64(s.Backoff.Max)))

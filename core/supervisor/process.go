@@ -107,6 +107,7 @@ type Process struct {
 	m        *Manager
 	id       int
 	instance int
+	name     string // never changes: read without a lock
 	logName  string // fixed at creation: see Info.LogName
 
 	// op serialises the operations asked for from outside — stop, restart,
@@ -136,13 +137,42 @@ type Process struct {
 	changed    chan struct{} // closed and renewed at every status change
 	swapped    chan struct{} // closed and renewed when a reload replaces cur
 	share      *share        // the port shared with the other instances, held while supervised
+	// opCancel cuts short the long operation holding op (a reload, a
+	// restart waiting for readiness), so that a stop need not wait for it.
+	opCancel context.CancelFunc
+}
+
+// beginOp derives the context of a long operation on p that a stop may
+// cut short. The caller holds p.op; it calls end when done.
+func (p *Process) beginOp(ctx context.Context) (_ context.Context, end func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	p.mu.Lock()
+	p.opCancel = cancel
+	p.mu.Unlock()
+	return ctx, func() {
+		p.mu.Lock()
+		p.opCancel = nil
+		p.mu.Unlock()
+		cancel()
+	}
+}
+
+// cancelOp cuts short the operation in flight on p, if any, before a stop
+// waits for p.op.
+func (p *Process) cancelOp() {
+	p.mu.Lock()
+	c := p.opCancel
+	p.mu.Unlock()
+	if c != nil {
+		c()
+	}
 }
 
 func (p *Process) info() Info {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	in := Info{
-		ID: p.id, Name: p.spec.Name, Instance: p.instance, Log: p.logName, Spec: p.spec, Status: p.status,
+		ID: p.id, Name: p.name, Instance: p.instance, Log: p.logName, Spec: p.spec, Status: p.status,
 		StartedAt: p.startedAt, Restarts: p.restarts, Reason: p.reason,
 		History: append([]Restart(nil), p.history...), NextStart: p.nextStart,
 	}
@@ -191,9 +221,18 @@ func (p *Process) recordRestart(cause string) {
 
 // launch starts the supervision loop with a first run. keep, when not nil,
 // is the share an earlier supervision held (a restart), with a reference
-// taken for this one: the port stays bound across the restart. The caller
-// holds no lock.
+// taken for this one: the port stays bound across the restart. Nothing is
+// launched once the Manager is shutting down. The caller holds no lock.
 func (p *Process) launch(keep *share) error {
+	m := p.m
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		m.releaseShare(keep)
+		return fmt.Errorf("start %s: %w", p.name, ErrClosed)
+	}
+	m.wg.Add(1) // under m.mu: Shutdown's Wait sees every launch it let through
+	m.mu.Unlock()
 	p.mu.Lock()
 	p.stopping, p.everReady = false, false
 	p.done = make(chan struct{})
@@ -203,7 +242,7 @@ func (p *Process) launch(keep *share) error {
 	p.mu.Unlock()
 	sh, err := keep, error(nil)
 	if sh == nil {
-		sh, err = p.m.acquireShare(spec)
+		sh, err = m.acquireShare(spec)
 	}
 	if err == nil {
 		p.mu.Lock()
@@ -211,18 +250,28 @@ func (p *Process) launch(keep *share) error {
 		p.mu.Unlock()
 		var r *run
 		if r, err = p.spawn(spec, false, ""); err == nil {
-			p.m.wg.Add(1)
 			go p.supervise(r)
 			return nil
 		}
 	}
 	p.mu.Lock()
-	p.reason = err.Error()
-	p.setStatus(Errored)
-	p.releaseShareLocked()
-	close(p.done)
-	p.mu.Unlock()
+	p.restUnlock(Errored, err.Error())
+	m.wg.Done()
 	return err
+}
+
+// restUnlock ends supervision: the process rests with status st and
+// reason, its share is given back (outside p.mu: the Manager's lock is
+// never taken under a process's) and done is closed. The caller holds
+// p.mu; restUnlock releases it.
+func (p *Process) restUnlock(st Status, reason string) {
+	p.reason = reason
+	p.setStatus(st)
+	sh, done := p.share, p.done
+	p.share = nil
+	p.mu.Unlock()
+	p.m.releaseShare(sh)
+	close(done)
 }
 
 // keepShare takes one more reference on p's share, if it still fits spec,
@@ -238,15 +287,6 @@ func (p *Process) keepShare(spec Spec) *share {
 	sh.refs++
 	p.m.mu.Unlock()
 	return sh
-}
-
-// releaseShareLocked gives back the shared port once supervision ends. The
-// caller holds p.mu.
-func (p *Process) releaseShareLocked() {
-	if p.share != nil {
-		p.m.releaseShare(p.share)
-		p.share = nil
-	}
 }
 
 // supervise waits for each run to end and applies the restart policy. A run
@@ -278,24 +318,16 @@ func (p *Process) supervise(r *run) {
 		e := *r.exit
 		p.lastExit = &e
 		p.cur = nil
-		name := p.spec.Name // p.spec may be swapped by Update once unlocked
+		name := p.name
 		if p.stopping {
-			p.reason = ""
-			p.setStatus(Stopped)
-			p.releaseShareLocked()
-			close(p.done)
-			p.mu.Unlock()
+			p.restUnlock(Stopped, "")
 			p.m.emit(Event{Kind: EventStopped, ID: p.id, Name: name, Exit: &e})
 			return
 		}
 		d, h := Decide(p.spec, e, p.m.now(), p.decisions)
 		p.decisions = h
 		if !d.Restart {
-			p.reason = d.Reason
-			p.setStatus(d.Status)
-			p.releaseShareLocked()
-			close(p.done)
-			p.mu.Unlock()
+			p.restUnlock(d.Status, d.Reason)
 			p.m.emit(Event{Kind: EventExited, ID: p.id, Name: name, Exit: &e, Reason: d.Reason})
 			return
 		}
@@ -316,10 +348,7 @@ func (p *Process) supervise(r *run) {
 		p.mu.Lock()
 		if p.stopping {
 			p.nextStart = time.Time{}
-			p.setStatus(Stopped)
-			p.releaseShareLocked()
-			close(p.done)
-			p.mu.Unlock()
+			p.restUnlock(Stopped, "")
 			return
 		}
 		if p.cur != nil { // a reload started a new run during the backoff
@@ -334,11 +363,7 @@ func (p *Process) supervise(r *run) {
 		next, err := p.spawn(spec, false, "")
 		if err != nil {
 			p.mu.Lock()
-			p.reason = err.Error()
-			p.setStatus(Errored)
-			p.releaseShareLocked()
-			close(p.done)
-			p.mu.Unlock()
+			p.restUnlock(Errored, err.Error())
 			return
 		}
 		r = next
@@ -356,7 +381,7 @@ func (p *Process) awaitStarted(ctx context.Context, deadline time.Time) error {
 	p.mu.Unlock()
 	for {
 		p.mu.Lock()
-		st, reason, changed, name := p.status, p.reason, p.changed, p.spec.Name
+		st, reason, changed, name := p.status, p.reason, p.changed, p.name
 		var wants []string
 		if p.cur != nil {
 			wants = p.cur.wants
@@ -387,6 +412,15 @@ func (p *Process) awaitStarted(ctx context.Context, deadline time.Time) error {
 		case <-ctx.Done():
 			return fmt.Errorf("start %s: %w", name, ctx.Err())
 		case <-t.C:
+			p.mu.Lock()
+			var fail string
+			if p.cur != nil {
+				fail = p.cur.fail // failed, still stopping
+			}
+			p.mu.Unlock()
+			if fail != "" {
+				return fmt.Errorf("start %s: %s", name, fail)
+			}
 			what := "ready"
 			if len(wants) > 0 {
 				what = joinWants(wants)
@@ -394,6 +428,23 @@ func (p *Process) awaitStarted(ctx context.Context, deadline time.Time) error {
 			return fmt.Errorf("start %s: not ready in time (waiting for %s)", name, what)
 		}
 	}
+}
+
+// started waits for the process to be ready (see awaitStarted); a start
+// that fails — not ready in time, or at rest first — leaves it stopped and
+// errored with the reason, as velos start does, unless ctx was cancelled
+// (a stop came: it decides). The caller holds p.op.
+func (p *Process) started(ctx context.Context, spec Spec) error {
+	err := p.awaitStarted(ctx, time.Now().Add(readyTimeout(spec)+time.Second))
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	_ = p.stop(context.Background())
+	p.mu.Lock()
+	p.reason = err.Error()
+	p.setStatus(Errored)
+	p.mu.Unlock()
+	return err
 }
 
 // stop ends the process gracefully: its kill signal to the group of every

@@ -236,10 +236,11 @@ func (r *run) notified(msg string) {
 	}
 }
 
-// readNotify reads the run's NOTIFY_SOCKET until it is closed. On an
-// abstract socket, which anyone may send to, a datagram counts only when
-// its sender is in the run's process group.
-func (r *run) readNotify(c net.PacketConn, abstract bool) {
+// readNotify reads the run's NOTIFY_SOCKET until it is closed. A datagram
+// counts only when its sender is the run's process or of its process group
+// (see fromRun), as systemd's NotifyAccess=main: a grandchild that
+// inherited NOTIFY_SOCKET cannot feed a hung parent's watchdog.
+func (r *run) readNotify(c net.PacketConn) {
 	buf := make([]byte, 4096)
 	oob := make([]byte, 256)
 	uc, _ := c.(interface {
@@ -256,7 +257,7 @@ func (r *run) readNotify(c net.PacketConn, abstract bool) {
 		if err != nil {
 			return
 		}
-		if abstract && !r.fromGroup(oob[:oobn]) {
+		if !r.fromRun(oob[:oobn]) {
 			continue
 		}
 		r.notified(string(buf[:n]))
@@ -288,8 +289,13 @@ func (r *run) onIPC(line []byte, file *os.File) {
 	}
 	if m, ok := msg.(map[string]any); ok && m["velos"] == "socket" && file != nil {
 		port, _ := m["port"].(float64)
-		p.learnSocket(int(port), file)
+		p.learnSocket(r, int(port), file)
 		file = nil
+		// A program listening on a port of its own choosing is listening:
+		// a reload waiting for that may go on.
+		p.mu.Lock()
+		closeOnce(r.gotListen, &r.flags.listening)
+		p.mu.Unlock()
 	}
 	if file != nil {
 		file.Close()
@@ -304,7 +310,9 @@ func (r *run) onIPC(line []byte, file *os.File) {
 	case map[string]any:
 		switch m["velos"] {
 		case "listening":
+			port, _ := m["port"].(float64)
 			p.mu.Lock()
+			r.took = append(r.took, int(port))
 			closeOnce(r.gotListen, &r.flags.listening)
 			p.mu.Unlock()
 		case "lag":

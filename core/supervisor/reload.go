@@ -76,6 +76,8 @@ func (m *Manager) reloadTarget(ctx context.Context, target string, spec *Spec, c
 			if st := p.info().Status; running && (st == Stopped || st == Stopping) {
 				return nil
 			}
+			ctx, end := p.beginOp(ctx)
+			defer end()
 			return p.reload(ctx, spec, cause, func(in Info, step string) {
 				progress(in, fmt.Sprintf("%d/%d %s", i+1, len(ps), step))
 			})
@@ -98,7 +100,7 @@ func (p *Process) reload(ctx context.Context, newSpec *Spec, cause Cause, progre
 	}
 	live := p.cur != nil && p.status == Online && !p.stopping
 	sh := p.share
-	name := p.spec.Name
+	name := p.name
 	p.mu.Unlock()
 	if m := p.m; m.isClosed() {
 		return fmt.Errorf("reload %s: %w", name, ErrClosed)
@@ -128,10 +130,14 @@ func (p *Process) reload(ctx context.Context, newSpec *Spec, cause Cause, progre
 		if err := p.launch(keep); err != nil {
 			return err
 		}
-		return p.awaitStarted(ctx, time.Now().Add(readyTimeout(spec)+time.Second))
+		return p.started(ctx, spec)
 	}
 
 	progress(p.info(), "starting a new instance")
+	// The reload holds the port too: should the old run end and its
+	// supervision with it, the new run's socket or balancer stays.
+	hold := p.keepShare(spec)
+	defer p.m.releaseShare(hold)
 	r, err := p.spawn(spec, true, string(cause))
 	if err != nil {
 		return fmt.Errorf("reload %s: %w; the old instance still serves", name, err)
@@ -157,8 +163,17 @@ func (p *Process) reload(ctx context.Context, newSpec *Spec, cause Cause, progre
 	}
 
 	// Swap: the new run serves from now on; the old one, whatever it is now
-	// (it may have crashed and been restarted meanwhile), is retired.
+	// (it may have crashed and been restarted meanwhile), is retired. Unless
+	// supervision has ended meanwhile (the old run crashed for good, or a
+	// stop came): then nothing would watch the new run, and it goes.
 	p.mu.Lock()
+	if ended := chanClosed(p.done); ended || p.stopping {
+		p.pending = nil
+		st := p.status
+		p.mu.Unlock()
+		r.terminate(killSignal(spec), spec.KillTimeout)
+		return fmt.Errorf("reload %s (id %d): the instance became %s during the reload; its new run was stopped", name, p.id, st)
+	}
 	old := p.cur
 	oldSpec := p.spec
 	p.cur, p.pending = r, nil
@@ -242,8 +257,18 @@ func (m *Manager) restartAll(ctx context.Context, ps []*Process, spec Spec, caus
 		if err := p.launch(nil); err != nil {
 			return err
 		}
-		return p.awaitStarted(ctx, time.Now().Add(readyTimeout(spec)+time.Second))
+		return p.started(ctx, spec)
 	})
 	progress(ps[0].info(), "every instance started")
 	return infos, err
+}
+
+// chanClosed reports whether c is closed.
+func chanClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,6 +44,9 @@ type run struct {
 	lag     *Lag
 	closers []io.Closer
 	flags   runFlags
+	took    []int // the learnt ports this run listens on
+
+	uid uint32 // the child's user, for notify datagrams whose sender is gone
 }
 
 // runFlags remember one-shot signals so their channels close once.
@@ -101,11 +105,15 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	p.mu.Lock()
 	sh := p.share
 	p.mu.Unlock()
+	if sh == nil && spec.learns() {
+		sh = p.attachLearnt()
+	}
 
 	id, err := identityFor(spec)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
+	r.uid = id.uid()
 	argv := append([]string{path}, spec.Command[1:]...)
 	env := p.environ(spec)
 	var files []*os.File   // the child's fds from 3 on
@@ -129,7 +137,7 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	if sh != nil {
 		p.m.mu.Lock()
 		socks = append(socks, sh.socks...)
-		ports := sh.ports()
+		ports, hosts := sh.ports()
 		p.m.mu.Unlock()
 		switch sh.balance {
 		case BalanceSocket:
@@ -140,7 +148,7 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 			}
 			r.port = sh.port
 			if len(socks) > 0 {
-				env = append(env, "LISTEN_FDS="+strconv.Itoa(len(socks)), "LISTEN_FDNAMES="+strings.Join(names, ":"), "VELOS_LISTEN_PORTS="+ports)
+				env = append(env, "LISTEN_FDS="+strconv.Itoa(len(socks)), "LISTEN_FDNAMES="+strings.Join(names, ":"), "VELOS_LISTEN_PORTS="+ports, "VELOS_LISTEN_HOSTS="+hosts)
 			}
 			if _, set := spec.Env["PORT"]; !set && !sh.learned {
 				env = append(env, "PORT="+strconv.Itoa(sh.port))
@@ -194,17 +202,21 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 		} else {
 			p.m.log.Warn("node ipc", "name", spec.Name, "err", err)
 		}
-		if len(socks) > 0 && !explicit {
+		// On a port Velos bound for it, a Node program is ready once it
+		// listens. On learnt sockets only a reload waits for that (the old
+		// run serves meanwhile); a first start or a restart never needed it.
+		if len(socks) > 0 && !explicit && (!sh.learned || pending) {
 			probes.listening = true
 		}
 		if spec.learns() {
 			env = append(env, "VELOS_LEARN=1")
 		}
 	}
+	var notify net.PacketConn
 	if conn, sock, err := p.m.notifySocket(r.seq, id != nil); err == nil {
 		mine = append(mine, conn)
+		notify = conn
 		env = append(env, "NOTIFY_SOCKET="+sock)
-		go r.readNotify(conn, sock[0] == '@')
 	} else if spec.WaitReady || spec.Watchdog > 0 {
 		return fail(fmt.Errorf("notify socket: %w", err))
 	}
@@ -252,9 +264,6 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	errW.Close()
 	closeAll(theirs)
 	logName := Info{Name: spec.Name, Instance: p.instance, Log: p.logName, Spec: spec}.LogName()
-	if ipc != nil {
-		go r.readIPC(ipc)
-	}
 	outDone := p.m.sink.Attach(logName, false, outR, spec.Log)
 	errDone := p.m.sink.Attach(logName, true, errR, spec.Log)
 
@@ -271,11 +280,16 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	r.pgid = cmd.Process.Pid
 	r.closers = mine
 	var cause string
-	stopping := p.stopping
-	if pending {
+	stopping, superseded := p.stopping, false
+	switch {
+	case pending:
 		p.pending = r
 		cause = reloadCause
-	} else {
+	case p.cur != nil:
+		// A reload swapped a run in while this one was being started (after
+		// a crash): that one serves, this one goes.
+		superseded = true
+	default:
 		p.cur = r
 		p.startedAt, p.reason, p.nextStart = now, "", time.Time{}
 		cause = p.startCause
@@ -287,20 +301,53 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 		}
 	}
 	p.mu.Unlock()
-	if stopping && !pending {
-		// A stop that came while this run was being started must still end it.
-		r.signal(killSignal(spec))
+	if ipc != nil {
+		go r.readIPC(ipc)
+	}
+	if notify != nil {
+		go r.readNotify(notify)
+	}
+	go r.wait(cmd, outR, errR, outDone, errDone)
+	if superseded || stopping && !pending {
+		// A stop that came while this run was being started must still end
+		// it, as must a run a reload overtook.
+		go r.terminate(killSignal(spec), spec.KillTimeout)
+		return r, nil
 	}
 	p.m.emit(Event{Kind: EventStarted, ID: p.id, Name: spec.Name, PID: r.pid, Cause: cause})
 
-	go r.wait(cmd, outR, errR, outDone, errDone)
 	go r.watchdog(spec.Watchdog)
 	if len(r.wants) == 0 {
-		p.markReady(r)
+		if pending {
+			// A reload with nothing to wait for: the new run is ready once it
+			// has lived a moment, so one that dies at boot aborts the reload
+			// instead of replacing a working one.
+			go r.settle(min(spec.Backoff.MinUptime, settleTime))
+		} else {
+			p.markReady(r)
+		}
 	} else {
 		go r.awaitReadiness(probes, timeout)
 	}
+	if spec.learns() {
+		go r.pruneLearnt(learnGrace)
+	}
 	return r, nil
+}
+
+// settleTime bounds how long a reload's new run with no readiness to wait
+// for must live before it replaces the old one.
+const settleTime = 2 * time.Second
+
+// settle makes r ready once it has run for d.
+func (r *run) settle(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		r.p.markReady(r)
+	case <-r.ended:
+	}
 }
 
 // wait reaps the child, stores its output and records the exit.
@@ -319,12 +366,13 @@ func (r *run) wait(cmd *exec.Cmd, outR, errR *os.File, outDone, errDone <-chan s
 	p.mu.Lock()
 	e.Uptime = p.m.now().Sub(r.started)
 	e.Reason = r.fail
+	e.NeverReady = !r.isReady
 	r.exit = &e
-	closers, sh := r.closers, p.share
+	closers := r.closers
 	r.closers = nil
+	p.share.forget(r)
 	p.mu.Unlock()
 	closeAll(closers)
-	sh.forget(r)
 	close(r.ended)
 }
 
@@ -346,11 +394,13 @@ func (p *Process) markReady(r *run) {
 			p.changedLocked()
 		}
 	}
-	sh, stopping, name := p.share, p.stopping, p.spec.Name
-	p.mu.Unlock()
-	if !stopping {
-		sh.inRotation(r)
+	if !p.stopping && r.exit == nil {
+		// Under p.mu: wait() forgets an ended run under it too, so a run
+		// that ended meanwhile is never added back.
+		p.share.inRotation(r)
 	}
+	name := p.name
+	p.mu.Unlock()
 	p.m.emit(Event{Kind: EventReady, ID: p.id, Name: name, PID: r.pid})
 }
 

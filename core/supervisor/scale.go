@@ -26,7 +26,7 @@ func (m *Manager) Scale(ctx context.Context, name string, n int) ([]Info, error)
 	}
 	var ps []*Process
 	for _, p := range m.procs {
-		if p.spec.Name == name {
+		if p.name == name {
 			ps = append(ps, p)
 		}
 	}
@@ -52,7 +52,7 @@ func (m *Manager) Scale(ctx context.Context, name string, n int) ([]Info, error)
 				m.mu.Unlock()
 				return nil, fmt.Errorf("scale %s: the log name %q is taken by another process", name, ln)
 			}
-			added = append(added, &Process{m: m, id: m.nextID, instance: inst, spec: spec, status: Stopped, logName: ln})
+			added = append(added, &Process{m: m, id: m.nextID, instance: inst, name: name, spec: spec, status: Stopped, logName: ln})
 			m.nextID++
 		}
 		m.procs = append(m.procs, added...)

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/velos-pm/velos/core/cluster"
 )
@@ -122,7 +124,22 @@ type share struct {
 // sock is one listening socket passed to instances.
 type sock struct {
 	port int
+	host string // the address it is bound to; "" for every interface
 	file *os.File
+}
+
+// hostOf is the address a listening socket is bound to, "" for every
+// interface.
+func hostOf(f *os.File) string {
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return ""
+	}
+	defer ln.Close()
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsUnspecified() {
+		return a.IP.String()
+	}
+	return ""
 }
 
 // fits reports whether runs of spec can keep using sh: its sockets were
@@ -135,12 +152,13 @@ func (sh *share) fits(spec Spec) bool {
 	return err == nil && addr == sh.addr && balance == sh.balance
 }
 
-func (sh *share) ports() string {
+func (sh *share) ports() (ports, hosts string) {
 	ps := make([]string, len(sh.socks))
+	hs := make([]string, len(sh.socks))
 	for i, s := range sh.socks {
-		ps[i] = strconv.Itoa(s.port)
+		ps[i], hs[i] = strconv.Itoa(s.port), s.host
 	}
-	return strings.Join(ps, ",")
+	return strings.Join(ps, ","), strings.Join(hs, ",")
 }
 
 // acquireShare returns the process's share, binding the port if nobody of
@@ -179,7 +197,7 @@ func (m *Manager) acquireShare(spec Spec) (*share, error) {
 			return nil, err
 		}
 		sh.ln = nil
-		sh.socks = []*sock{{port: sh.port, file: f}}
+		sh.socks = []*sock{{port: sh.port, host: hostOf(f), file: f}}
 	} else {
 		if m.newBalancer == nil {
 			ln.Close()
@@ -194,8 +212,12 @@ func (m *Manager) acquireShare(spec Spec) (*share, error) {
 	return sh, nil
 }
 
-// releaseShare drops one reference; the last closes the port.
+// releaseShare drops one reference; the last closes the port. A nil share
+// is nothing to release.
 func (m *Manager) releaseShare(sh *share) {
+	if sh == nil {
+		return
+	}
 	m.mu.Lock()
 	sh.refs--
 	last := sh.refs == 0
@@ -219,50 +241,61 @@ func (m *Manager) releaseShare(sh *share) {
 // learnSocket keeps a listening socket a run of p sent (a Node server, over
 // IPC), so the next runs take it instead of binding: a restart does not
 // refuse connections and a reload overlaps on it. It is ignored when p's
-// port is configured, or when it is one already known.
-func (p *Process) learnSocket(port int, f *os.File) {
+// port is configured, or when it is one already known. (p.mu and m.mu are
+// taken one after the other, never one inside the other.)
+func (p *Process) learnSocket(r *run, port int, f *os.File) {
 	m := p.m
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.spec.learns() || p.stopping || port <= 0 {
+	ok := r.spec.learns() && !p.stopping && port > 0
+	mine := p.share
+	if ok {
+		r.took = append(r.took, port)
+	}
+	p.mu.Unlock()
+	if !ok {
 		f.Close()
 		return
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	sh := p.share
+	sh, attach := mine, false
 	if sh == nil {
-		if other := m.shares[p.spec.Name]; other != nil {
+		if other := m.shares[p.name]; other != nil {
 			if !other.learned {
+				m.mu.Unlock()
 				f.Close()
 				return
 			}
-			other.refs++ // another instance learnt first: share its sockets
-			sh = other
+			sh = other // another instance learnt first: share its sockets
 		} else {
-			sh = &share{name: p.spec.Name, addr: ":" + strconv.Itoa(port), balance: BalanceSocket, port: port, learned: true, refs: 1}
+			sh = &share{name: p.name, addr: ":" + strconv.Itoa(port), balance: BalanceSocket, port: port, learned: true}
 			if m.shares == nil {
 				m.shares = map[string]*share{}
 			}
 			m.shares[sh.name] = sh
 		}
-		p.share = sh
+		sh.refs++
+		attach = true
 	}
-	if !sh.learned {
+	if !sh.learned || slices.ContainsFunc(sh.socks, func(s *sock) bool { return s.port == port }) {
+		m.mu.Unlock()
 		f.Close()
-		return
-	}
-	for _, s := range sh.socks {
-		if s.port == port {
-			f.Close()
-			return
+	} else {
+		sh.socks = append(sh.socks, &sock{port: port, host: hostOf(f), file: f})
+		if len(sh.socks) == 1 {
+			m.learntLocked(sh.name)
 		}
+		m.mu.Unlock()
+		m.log.Info("socket learnt", "name", p.name, "port", port)
 	}
-	sh.socks = append(sh.socks, &sock{port: port, file: f})
-	if len(sh.socks) == 1 {
-		m.learntLocked(sh.name)
+	if attach {
+		p.mu.Lock()
+		if p.share == nil && !p.stopping {
+			p.share = sh
+			sh = nil
+		}
+		p.mu.Unlock()
+		m.releaseShare(sh) // supervision ended meanwhile, or another run attached one
 	}
-	m.log.Info("socket learnt", "name", p.spec.Name, "port", port)
 }
 
 // Share returns the balancer of a process name (nil when its instances share
@@ -333,5 +366,72 @@ func (m *Manager) learntLocked(name string) {
 	if c := m.learning[name]; c != nil {
 		close(c)
 		delete(m.learning, name)
+	}
+}
+
+// learnGrace is how long a run of a process whose sockets are learnt may
+// take to listen on each of them before the ones it left are let go (a
+// program that moved to another port must not have its old one held,
+// taking connections nobody answers).
+const learnGrace = 10 * time.Second
+
+// attachLearnt gives p the sockets another instance of its name has
+// handed over, when it has none yet: a Node cluster whose first instance
+// listened late, after the others were started.
+func (p *Process) attachLearnt() *share {
+	m := p.m
+	m.mu.Lock()
+	sh := m.shares[p.name]
+	if sh == nil || !sh.learned || len(sh.socks) == 0 {
+		m.mu.Unlock()
+		return nil
+	}
+	sh.refs++
+	m.mu.Unlock()
+	p.mu.Lock()
+	if p.share == nil && !p.stopping {
+		p.share = sh
+		p.mu.Unlock()
+		return sh
+	}
+	got := p.share
+	p.mu.Unlock()
+	m.releaseShare(sh)
+	return got
+}
+
+// pruneLearnt lets go, learnGrace after r started, of the learnt sockets
+// r (then the process's current run) has not listened on.
+func (r *run) pruneLearnt(grace time.Duration) {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.ended:
+		return
+	}
+	p, m := r.p, r.p.m
+	p.mu.Lock()
+	sh, current := p.share, p.cur == r && r.exit == nil
+	took := append([]int(nil), r.took...)
+	p.mu.Unlock()
+	if sh == nil || !sh.learned || !current || len(took) == 0 {
+		return
+	}
+	m.mu.Lock()
+	var keep []*sock
+	var gone []*sock
+	for _, s := range sh.socks {
+		if slices.Contains(took, s.port) {
+			keep = append(keep, s)
+		} else {
+			gone = append(gone, s)
+		}
+	}
+	sh.socks = keep
+	m.mu.Unlock()
+	for _, s := range gone {
+		m.log.Info("learnt socket let go: the program no longer listens on it", "name", p.name, "port", s.port)
+		s.file.Close()
 	}
 }

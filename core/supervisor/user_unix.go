@@ -90,3 +90,11 @@ func lookupGroup(s string) (*user.Group, error) {
 	}
 	return user.LookupGroup(s)
 }
+
+// uid is the user the child runs as.
+func (id *identity) uid() uint32 {
+	if id == nil {
+		return uint32(os.Getuid())
+	}
+	return id.cred.Uid
+}
