@@ -12,7 +12,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/core/spec"
 )
 
 // Problem is one thing wrong in a config: where, which key, and what.
@@ -94,7 +94,7 @@ func (f *File) Lookup(name string) (Entry, bool) {
 
 // Resolve resolves every process of f. A non-empty profile must be defined
 // by at least one process; processes without it run with their base env.
-func (f *File) Resolve(profile string) ([]supervisor.Spec, error) {
+func (f *File) Resolve(profile string) ([]spec.Spec, error) {
 	if profile != "" {
 		var have []string
 		for _, e := range f.Processes {
@@ -106,16 +106,16 @@ func (f *File) Resolve(profile string) ([]supervisor.Spec, error) {
 			return nil, &Error{Problems: []Problem{{File: f.Path, Key: "env", Msg: unknownProfile(profile, have)}}}
 		}
 	}
-	var specs []supervisor.Spec
+	var specs []spec.Spec
 	var probs []Problem
 	for _, e := range f.Processes {
 		prof := profile
 		if _, ok := e.Process.EnvProfiles[profile]; !ok {
 			prof = ""
 		}
-		spec, issues := resolve(e.Process, e.Name, prof, f.Dir, runtimeCPUs())
+		sp, issues := resolve(e.Process, e.Name, prof, f.Dir, runtimeCPUs())
 		probs = append(probs, e.place(f.Path, issues, nil)...)
-		specs = append(specs, spec)
+		specs = append(specs, sp)
 	}
 	if len(probs) > 0 {
 		return nil, &Error{Problems: probs}

@@ -1,7 +1,7 @@
 // Package config reads Velos process definitions — TOML files, `velos start`
 // flags and MCP tool input, which all share the [Process] key set — checks
 // them with messages that name the file, line, column and key, and resolves
-// them into the runtime form, [supervisor.Spec].
+// them into the runtime form, [spec.Spec].
 package config
 
 import (

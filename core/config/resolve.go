@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/core/spec"
 )
 
 // issue is a problem found while resolving, keyed relative to the process
@@ -48,9 +48,9 @@ type issue struct {
 // instances "max" is one per CPU of this machine. Env is env_file, then env,
 // then the chosen profile (later wins); it holds only what the config sets,
 // the daemon adds its own environment. A profile not defined by p is an
-// error. Unset keys stay zero: [supervisor.Spec.WithDefaults] fills them.
-func Resolve(p Process, name, profile, baseDir string) (supervisor.Spec, error) {
-	spec, issues := resolve(p, name, profile, baseDir, runtimeCPUs())
+// error. Unset keys stay zero: [spec.Spec.WithDefaults] fills them.
+func Resolve(p Process, name, profile, baseDir string) (spec.Spec, error) {
+	sp, issues := resolve(p, name, profile, baseDir, runtimeCPUs())
 	if len(issues) > 0 {
 		e := &Error{}
 		for _, is := range issues {
@@ -60,9 +60,9 @@ func Resolve(p Process, name, profile, baseDir string) (supervisor.Spec, error) 
 			}
 			e.Problems = append(e.Problems, Problem{Key: key, Msg: is.msg})
 		}
-		return supervisor.Spec{}, e
+		return spec.Spec{}, e
 	}
-	return spec, nil
+	return sp, nil
 }
 
 func runtimeCPUs() int { return runtime.NumCPU() }
@@ -86,7 +86,7 @@ func interpreterFor(ext string) (string, bool) {
 	return "", false
 }
 
-func resolve(p Process, name, profile, baseDir string, ncpu int) (supervisor.Spec, []issue) {
+func resolve(p Process, name, profile, baseDir string, ncpu int) (spec.Spec, []issue) {
 	var issues []issue
 	add := func(key string, item int, format string, args ...any) {
 		issues = append(issues, issue{key: key, item: item, msg: fmt.Sprintf(format, args...)})
@@ -185,16 +185,16 @@ func resolve(p Process, name, profile, baseDir string, ncpu int) (supervisor.Spe
 		}
 	}
 
-	spec := supervisor.Spec{
+	sp := spec.Spec{
 		Name:        name,
 		Command:     cmd,
 		Cwd:         cwd,
 		Env:         env,
 		Instances:   instances,
-		Autorestart: supervisor.Policy(p.Autorestart),
+		Autorestart: spec.Policy(p.Autorestart),
 		KillTimeout: dur(p.KillTimeout),
 		KillSignal:  p.KillSignal,
-		Backoff: supervisor.Backoff{
+		Backoff: spec.Backoff{
 			Min:       dur(p.RestartDelay),
 			Max:       dur(p.MaxRestartDelay),
 			Factor:    p.RestartFactor,
@@ -215,17 +215,17 @@ func resolve(p Process, name, profile, baseDir string, ncpu int) (supervisor.Spe
 		Watch:         watch,
 		WatchIgnore:   p.WatchIgnore,
 		WatchDebounce: dur(p.WatchDebounce),
-		Log:           supervisor.LogOptions{MaxSize: size(p.LogMaxSize), Keep: p.LogKeep, Gzip: p.LogGzip},
+		Log:           spec.LogOptions{MaxSize: size(p.LogMaxSize), Keep: p.LogKeep, Gzip: p.LogGzip},
 		User:          p.User,
 		Group:         p.Group,
 	}
 	if p.Listen != "" {
-		spec.Listen, _ = ParseAddress(p.Listen)
+		sp.Listen, _ = ParseAddress(p.Listen)
 	}
 	// How the instances share a port: contradictions (listen in fork mode,
 	// cluster mode without a port, a probe of the shared socket) are
 	// reported on the key that makes them.
-	if _, _, err := spec.WithDefaults().Sharing(); err != nil {
+	if _, _, err := sp.WithDefaults().Sharing(); err != nil {
 		key := "listen"
 		switch {
 		case p.Mode == "cluster" && p.Listen == "":
@@ -240,10 +240,10 @@ func resolve(p Process, name, profile, baseDir string, ncpu int) (supervisor.Spe
 		_, msg, _ := strings.Cut(err.Error(), ": ")
 		add(key, -1, "%s", msg)
 	}
-	if b := spec.Backoff; b.Min > 0 && b.Max > 0 && b.Min > b.Max {
+	if b := sp.Backoff; b.Min > 0 && b.Max > 0 && b.Min > b.Max {
 		add("restart_delay", -1, "%s is above max_restart_delay %s", b.Min, b.Max)
 	}
-	return spec, issues
+	return sp, issues
 }
 
 func isDir(path string) error {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/core/spec"
 )
 
 // ParseSize reads a byte size: a plain number of bytes ("1048576") or a
@@ -172,9 +172,9 @@ func checkString(format, s string) error {
 	case "mode":
 		return enumCheck(s, "fork", "cluster")
 	case "autorestart":
-		return enumCheck(s, string(supervisor.Always), string(supervisor.OnFailure), string(supervisor.Never))
+		return enumCheck(s, string(spec.Always), string(spec.OnFailure), string(spec.Never))
 	case "signal":
-		_, err := supervisor.ParseSignal(s)
+		_, err := spec.ParseSignal(s)
 		return err
 	case "instances":
 		_, err := parseInstances(s, 1)

@@ -8,9 +8,6 @@ import (
 	"os"
 )
 
-// socketSharing: only unix passes a listening socket to children.
-const socketSharing = false
-
 var errNoChannels = errors.New("not supported on this system")
 
 func (m *Manager) notifySocket(int, bool) (net.PacketConn, string, error) {

@@ -13,9 +13,6 @@ import (
 	"syscall"
 )
 
-// socketSharing: unix passes a listening socket to children as fd 3.
-const socketSharing = true
-
 // notifySocket opens a unix datagram socket for one run's sd_notify
 // messages, in the run folder (private to the daemon's user). Where the
 // path would be too long for a socket, and for a child that runs as

@@ -252,7 +252,7 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 			m.remove(ps)
 			return nil, err
 		}
-		if i == 0 && len(ps) > 1 && spec.learns() {
+		if i == 0 && len(ps) > 1 && spec.Learns() {
 			// The first instance binds its port and hands it over; the others
 			// then take it instead of failing to bind. A program that does
 			// not listen soon is not waited for long.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+
+	"github.com/velos-pm/velos/core/spec"
 )
 
 func setProcessGroup(cmd *exec.Cmd) {
@@ -30,10 +32,8 @@ func signalOf(ps *os.ProcessState) string {
 }
 
 func signalName(s syscall.Signal) string {
-	for name, v := range signals {
-		if v == s {
-			return name
-		}
+	if name := spec.SignalName(s); name != "" {
+		return name
 	}
 	switch s {
 	case syscall.SIGSEGV:

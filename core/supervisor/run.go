@@ -105,7 +105,7 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	p.mu.Lock()
 	sh := p.share
 	p.mu.Unlock()
-	if sh == nil && spec.learns() {
+	if sh == nil && spec.Learns() {
 		sh = p.attachLearnt()
 	}
 
@@ -208,7 +208,7 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 		if len(socks) > 0 && !explicit && (!sh.learned || pending) {
 			probes.listening = true
 		}
-		if spec.learns() {
+		if spec.Learns() {
 			env = append(env, "VELOS_LEARN=1")
 		}
 	}
@@ -329,7 +329,7 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	} else {
 		go r.awaitReadiness(probes, timeout)
 	}
-	if spec.learns() {
+	if spec.Learns() {
 		go r.pruneLearnt(learnGrace)
 	}
 	return r, nil

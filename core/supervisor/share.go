@@ -11,18 +11,15 @@ import (
 	"time"
 
 	"github.com/velos-pm/velos/core/cluster"
+	"github.com/velos-pm/velos/core/spec"
 )
 
-// How the instances of a process share its port ([Spec.Balance]).
+// How the instances of a process share its port ([Spec.Balance]; see
+// core/spec).
 const (
-	// BalanceSocket: Velos binds the port once and every instance gets the
-	// socket as fd 3 (LISTEN_FDS, systemd socket activation); the kernel
-	// spreads connections.
-	BalanceSocket = "socket"
-	// BalanceRoundRobin and BalanceLeastConn: Velos's balancer listens on the
-	// port and each instance listens on a loopback PORT of its own.
-	BalanceRoundRobin = "round-robin"
-	BalanceLeastConn  = "least-conn"
+	BalanceSocket     = spec.BalanceSocket
+	BalanceRoundRobin = spec.BalanceRoundRobin
+	BalanceLeastConn  = spec.BalanceLeastConn
 )
 
 // Balancer spreads the connections of one listener over instances (see
@@ -38,73 +35,6 @@ type Balancer interface {
 // NewBalancer makes a [Balancer] serving ln with a strategy
 // (BalanceRoundRobin or BalanceLeastConn).
 type NewBalancer func(ln net.Listener, strategy string) Balancer
-
-// Sharing says whether Velos binds a port for the process up front, and
-// how its instances share it. The address is Listen, or, when Listen is
-// unset and Mode is not fork, ":$PORT" (the PORT env var) for a cluster
-// (Mode cluster or more than one instance). Balance defaults to socket for
-// Node (the preload makes listen(PORT) take the socket) and to round-robin
-// for other programs, which cannot be expected to read LISTEN_FDS. An empty
-// address means Velos binds nothing up front; a single Node instance then
-// has its listening sockets learnt from its first run instead (see the
-// preload), so that restarts and reloads reuse them.
-func (s Spec) Sharing() (addr, balance string, err error) {
-	node := len(s.Command) > 0 && isNode(s.Command[0])
-	addr = s.Listen
-	if s.Mode == "fork" && addr != "" {
-		return "", "", fmt.Errorf("%s: listen needs mode = \"cluster\" (or no mode): in fork mode each instance binds its own port", s.Name)
-	}
-	if addr == "" && s.Mode != "fork" && (s.Instances > 1 || s.Mode == "cluster") {
-		if port, err := strconv.Atoi(s.Env["PORT"]); err == nil && port > 0 && port < 65536 {
-			addr = ":" + strconv.Itoa(port)
-		}
-	}
-	if addr == "" {
-		switch {
-		case s.Mode == "cluster" && !node:
-			return "", "", fmt.Errorf("%s: cluster mode needs the port its instances share: set listen (e.g. listen = 3000) or the PORT env var", s.Name)
-		case s.Balance != "":
-			return "", "", fmt.Errorf("%s: balance needs a port to balance: set listen or the PORT env var", s.Name)
-		}
-		return "", "", nil
-	}
-	balance = s.Balance
-	if balance == "" {
-		balance = BalanceRoundRobin
-		if node {
-			balance = BalanceSocket
-		}
-	}
-	if balance == BalanceSocket && !s.WaitReady {
-		// Every instance answers on the shared port: a probe there cannot
-		// tell the new instance of a reload from the old (with wait_ready,
-		// the instance's own READY=1 does, and the probe only adds a gate).
-		port := strconv.Itoa(cluster.Port(addr))
-		for _, k := range []struct{ key, v string }{{"ready_tcp", s.ReadyTCP}, {"ready_http", s.ReadyHTTP}} {
-			if k.v != "" && (strings.Contains(k.v, "$PORT") || strings.Contains(k.v, "${PORT}") || strings.Contains(k.v, ":"+port)) {
-				return "", "", fmt.Errorf("%s: %s probes the shared port %s, which every instance answers: use wait_ready (READY=1 / process.send('ready')), a health port of each instance's own, or balance = \"round-robin\"", s.Name, k.key, port)
-			}
-		}
-	}
-	if balance == BalanceSocket {
-		if !socketSharing {
-			return "", "", fmt.Errorf("%s: balance = \"socket\" needs unix fd passing; use balance = \"round-robin\" here", s.Name)
-		}
-	}
-	return addr, balance, nil
-}
-
-// learns reports whether runs of spec have their listening sockets learnt:
-// a Node program with no port given (neither listen nor, for a cluster,
-// PORT), not in fork mode. The first instance binds as it likes and hands
-// its sockets over; the others, and every restart and reload, take them.
-func (s Spec) learns() bool {
-	if len(s.Command) == 0 || !isNode(s.Command[0]) || s.Mode == "fork" {
-		return false
-	}
-	addr, _, err := s.Sharing()
-	return err == nil && addr == ""
-}
 
 // share is the port(s) held for one process name: the listening sockets
 // passed to instances, or the balancer in front of them. Each supervised
@@ -146,7 +76,7 @@ func hostOf(f *os.File) string {
 // learnt and spec still learns, or spec asks for the same address and way.
 func (sh *share) fits(spec Spec) bool {
 	if sh.learned {
-		return spec.learns()
+		return spec.Learns()
 	}
 	addr, balance, err := spec.Sharing()
 	return err == nil && addr == sh.addr && balance == sh.balance
@@ -172,7 +102,7 @@ func (m *Manager) acquireShare(spec Spec) (*share, error) {
 	defer m.mu.Unlock()
 	if addr == "" {
 		// A Node program whose sockets another instance already handed over.
-		if sh := m.shares[spec.Name]; sh != nil && sh.learned && spec.learns() {
+		if sh := m.shares[spec.Name]; sh != nil && sh.learned && spec.Learns() {
 			sh.refs++
 			return sh, nil
 		}
@@ -246,7 +176,7 @@ func (m *Manager) releaseShare(sh *share) {
 func (p *Process) learnSocket(r *run, port int, f *os.File) {
 	m := p.m
 	p.mu.Lock()
-	ok := r.spec.learns() && !p.stopping && port > 0
+	ok := r.spec.Learns() && !p.stopping && port > 0
 	mine := p.share
 	if ok {
 		r.took = append(r.took, port)

@@ -1,8 +1,9 @@
-// Package supervisor runs child processes and keeps them running: each child
-// in its own process group, graceful stop (signal → grace → SIGKILL to the
-// group), and a restart policy with exponential backoff and crash-loop
-// detection.
-package supervisor
+// Package spec holds what a supervised process is asked to be and how one
+// run of it ended: the resolved [Spec] (what core/config makes of a file or
+// flags, what core/supervisor runs) with its documented defaults, and
+// [Exit]. It is a leaf — the standard library only — so the CLI, which
+// checks config files itself, links it without the supervisor.
+package spec
 
 import (
 	"fmt"
@@ -160,6 +161,16 @@ func (s Spec) Validate() error {
 var signals = map[string]syscall.Signal{
 	"SIGTERM": syscall.SIGTERM, "SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT,
 	"SIGHUP": syscall.SIGHUP, "SIGKILL": syscall.SIGKILL,
+}
+
+// SignalName is the name of a signal that [ParseSignal] knows, or "".
+func SignalName(s syscall.Signal) string {
+	for name, v := range signals {
+		if v == s {
+			return name
+		}
+	}
+	return ""
 }
 
 // ParseSignal turns "SIGTERM" or "TERM" into the signal.
