@@ -10,12 +10,12 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/velos-pm/velos/handlers"
 	"github.com/velos-pm/velos/render"
-	"github.com/velos-pm/velos/tool"
 )
 
 // Register adds every prompt to srv.
-func Register(srv *mcp.Server, d *tool.Deps) {
+func Register(srv *mcp.Server, d *handlers.Deps) {
 	srv.AddPrompt(&mcp.Prompt{
 		Name:        "diagnose",
 		Title:       "Diagnose a process",
@@ -35,7 +35,7 @@ func Register(srv *mcp.Server, d *tool.Deps) {
 }
 
 // diagnose states what the supervisor knows and what to look at next.
-func diagnose(d *tool.Deps, target string) (string, error) {
+func diagnose(d *handlers.Deps, target string) (string, error) {
 	ins, err := d.Procs.Select(target)
 	if err != nil {
 		return "", fmt.Errorf("diagnose: %w", err)

@@ -20,7 +20,7 @@ import (
 
 	"github.com/velos-pm/velos/core/insight"
 	"github.com/velos-pm/velos/core/logs"
-	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/handlers"
 	"github.com/velos-pm/velos/tools"
 )
 
@@ -42,7 +42,7 @@ const notifyTimeout = 5 * time.Second
 // subscribed log URI, one watcher on the log store that lives exactly as
 // long as some session is subscribed.
 type Hub struct {
-	d   *tool.Deps
+	d   *handlers.Deps
 	srv *mcp.Server
 
 	mu       sync.Mutex
@@ -60,7 +60,7 @@ type watch struct {
 
 // New makes a hub for the tools' dependencies. Set its handlers with
 // [Hub.Options] before creating the server, then [Hub.Register] it.
-func New(d *tool.Deps) *Hub {
+func New(d *handlers.Deps) *Hub {
 	return &Hub{d: d, watches: map[string]*watch{}, sessions: map[*mcp.ServerSession]bool{},
 		bySess: map[*mcp.ServerSession][]string{}}
 }
@@ -95,7 +95,7 @@ func (h *Hub) Watching() int {
 func (h *Hub) Wait() { h.wg.Wait() }
 
 func (h *Hub) readProcesses(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
-	out, err := tools.List.Run(ctx, h.d, tools.ListIn{})
+	out, err := handlers.ProcessList(ctx, h.d)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (h *Hub) target(uri string) ([]string, error) {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams,
 			Message: fmt.Sprintf("%s: not a velos resource; want %s or %s{name}", uri, ProcessesURI, tools.LogsURIPrefix)}
 	}
-	names, err := tools.LogNames(h.d, t)
+	names, err := handlers.LogNames(h.d, t)
 	if err != nil {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("%s: %v", uri, err)}
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/velos-pm/velos/core/logs"
 	"github.com/velos-pm/velos/core/supervisor"
-	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/handlers"
 	"github.com/velos-pm/velos/tools"
 )
 
@@ -48,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 		procs.Shutdown(ctx)
 		store.Close()
 	})
-	d := &tool.Deps{Procs: procs, Logs: store}
+	d := &handlers.Deps{Procs: procs, Logs: store}
 	hub := New(d)
 	opts := &mcp.ServerOptions{}
 	hub.Options(opts)

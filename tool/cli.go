@@ -3,9 +3,9 @@ package tool
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"reflect"
 	"strings"
 
@@ -105,22 +105,22 @@ func (c *command[In, Out]) Run(g *Globals, term *Term) error {
 	return nil
 }
 
-// runLocal runs the handler in the CLI's process (see [Def.Local]), with the
-// same redaction rule as a call through the daemon.
+// runLocal answers in the CLI's process (see [Def.Local]), with the same
+// redaction rule as a call through the daemon.
 func (c *command[In, Out]) runLocal(ctx context.Context, g *Globals, term *Term, in In) error {
-	var keep bool
-	d := &Deps{Log: slog.New(slog.DiscardHandler)}
-	out, err := c.def.Run(withKeep(ctx, &keep), d, in)
-	if err != nil {
-		return &Error{Tool: c.def.Name, Msg: err.Error()}
+	if c.def.RunLocal == nil {
+		return fmt.Errorf("%s: Local without RunLocal", c.def.Name)
 	}
-	if !Verbatim(ctx) && !keep {
-		if out, err = Redacted(out); err != nil {
-			return err
+	out, err := Answer(ctx, Verbatim(ctx), func(ctx context.Context) (Out, error) { return c.def.RunLocal(ctx, in) })
+	if err != nil {
+		var te *Error
+		if !errors.As(err, &te) {
+			err = &Error{Tool: c.def.Name, Msg: err.Error()}
 		}
+		return err
 	}
 	warn(term, out)
-	return render.Write(term.Out, g.Mode(), emptyLists(out), term.Render)
+	return render.Write(term.Out, g.Mode(), EmptyLists(out), term.Render)
 }
 
 // Warner is an output that carries warnings (keys of a PM2 file that did not

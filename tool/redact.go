@@ -36,6 +36,18 @@ func withKeep(ctx context.Context, k *bool) context.Context {
 	return context.WithValue(ctx, keepKey{}, k)
 }
 
+// Answer runs one call of a tool's code the way every caller must — the
+// daemon for MCP, the CLI for a local answer: run may call [KeepSecrets],
+// and its output is [Redacted] unless verbatim is asked for or run kept it.
+func Answer[Out any](ctx context.Context, verbatim bool, run func(context.Context) (Out, error)) (Out, error) {
+	var keep bool
+	o, err := run(withKeep(ctx, &keep))
+	if err != nil || verbatim || keep {
+		return o, err
+	}
+	return Redacted(o)
+}
+
 // KeepSecrets tells the caller of the current tool call not to redact its
 // output, because every process it shows opted out of redaction. It does
 // nothing outside a tool call.

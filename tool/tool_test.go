@@ -1,81 +1,6 @@
 package tool
 
-import (
-	"context"
-	"encoding/json"
-	"strings"
-	"testing"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
-)
-
-type sampleIn struct {
-	Target string   `json:"target" arg:"" help:"Process name, ${enum} or id."`
-	Stream string   `json:"stream,omitempty" enum:"out,err,both" default:"both" help:"Which stream."`
-	Lines  int      `json:"lines,omitempty" default:"15" help:"Last lines."`
-	Tags   []string `json:"tags,omitempty" enum:"a,b" help:"Tags to keep."`
-	Local  string   `json:"-" help:"CLI only."`
-}
-
-type sampleOut struct {
-	Echo string `json:"echo"`
-}
-
-var sample = &Def[sampleIn, sampleOut]{
-	Name: "sample_echo", CLI: "echo", Title: "Echo", Summary: "Echo.", Effect: Mutating,
-	Run: func(ctx context.Context, d *Deps, in sampleIn) (sampleOut, error) {
-		return sampleOut{Echo: in.Target}, nil
-	},
-}
-
-// The input schema carries what the kong tags say, so the CLI and MCP agree.
-func TestInputSchemaFromTags(t *testing.T) {
-	s, err := sample.InputSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(s)
-	got := string(b)
-	for _, want := range []string{
-		`"target":{"type":"string","description":"Process name, or id."}`,
-		`"default":"both"`, `"enum":["out","err","both"]`,
-		`"default":15`, `"items":{"type":"string","enum":["a","b"]}`,
-		`"required":["target"]`,
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("schema lacks %s:\n%s", want, got)
-		}
-	}
-	if strings.Contains(got, "CLI only") {
-		t.Errorf("a json:\"-\" field reached the schema: %s", got)
-	}
-}
-
-func TestBadDefaultIsAnError(t *testing.T) {
-	type in struct {
-		N int `json:"n,omitempty" default:"many" help:"n."`
-	}
-	d := &Def[in, sampleOut]{Name: "bad_default", Effect: ReadOnly}
-	if _, err := d.InputSchema(); err == nil || !strings.Contains(err.Error(), `default "many"`) {
-		t.Fatalf("bad default: %v", err)
-	}
-}
-
-func TestAnnotationsFollowEffect(t *testing.T) {
-	for _, c := range []struct {
-		e                     Effect
-		readOnly, destructive bool
-	}{{ReadOnly, true, false}, {Mutating, false, false}, {Destructive, false, true}} {
-		d := &Def[sampleIn, sampleOut]{Effect: c.e}
-		a := d.Annotations()
-		if a.ReadOnlyHint != c.readOnly || (a.DestructiveHint != nil && *a.DestructiveHint != c.destructive) || *a.OpenWorldHint {
-			t.Errorf("%s: %+v", c.e, a)
-		}
-	}
-	if (Effect(0)).String() != "unset" {
-		t.Error("the zero effect must read as unset")
-	}
-}
+import "testing"
 
 func TestExplicitKeepsZeros(t *testing.T) {
 	type embedded struct {
@@ -99,97 +24,18 @@ func TestExplicitKeepsZeros(t *testing.T) {
 	}
 }
 
-// What a model reads of an input: the brief tag (none for "-"), else the
-// help; no "" in an enum kong needs it in, and no null type.
-func TestInputSchemaForModels(t *testing.T) {
-	type in struct {
-		Timeout string   `json:"timeout,omitempty" brief:"before SIGKILL (default 5s)" help:"Grace after the stop signal before SIGKILL (default 5s)."`
-		User    string   `json:"user,omitempty" brief:"-" help:"Run as this user."`
-		Mode    string   `json:"mode,omitempty" enum:",fork,cluster" default:"" help:"fork or cluster."`
-		Paths   []string `json:"paths,omitempty" help:"Paths."`
-		Env     *struct {
-			A string `json:"a"`
-		} `json:"env,omitempty" help:"Env."`
-	}
-	d := &Def[in, sampleOut]{Name: "brief_test", Effect: ReadOnly}
-	s, err := d.InputSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(s)
-	got := string(b)
-	for _, want := range []string{
-		`"timeout":{"type":"string","description":"before SIGKILL (default 5s)"}`,
-		`"user":{"type":"string"}`,
-		`"mode":{"type":"string","description":"fork or cluster.","enum":["fork","cluster"]}`,
-		`"paths":{"type":"array","items":{"type":"string"},"description":"Paths."}`,
-		`"env":{"type":"object"`,
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("schema lacks %s:\n%s", want, got)
-		}
-	}
-	if strings.Contains(got, "null") || strings.Contains(got, "Grace") {
-		t.Errorf("a null type or the help instead of the brief reached the schema: %s", got)
-	}
-}
-
-type nestedOut struct {
+type listsOut struct {
 	Name  string            `json:"name"`
-	Rows  []sampleOut       `json:"rows"`
-	Extra []sampleOut       `json:"extra,omitempty"`
+	Rows  []string          `json:"rows"`
+	Extra []string          `json:"extra,omitempty"`
 	Env   map[string]string `json:"env"`
-	Inner *sampleOut        `json:"inner,omitempty"`
-	Must  *sampleOut        `json:"must"`
-	Any   any               `json:"any"`
+	Raw   []byte            `json:"raw"`
 }
 
-// tools/list says the output is an object with the keys every result has;
-// schemas/ has the rest.
-func TestOutputSchemaObject(t *testing.T) {
-	d := &Def[sampleIn, nestedOut]{Name: "out_test", Effect: ReadOnly}
-	out, err := d.OutputSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := json.Marshal(out); string(b) != `{"type":"object","required":["name","rows","env","must","any"]}` {
-		t.Errorf("output schema %s", b)
-	}
-	full, err := d.ResultSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := json.Marshal(full); !strings.Contains(string(b), `"echo"`) || !strings.Contains(string(b), `"required"`) {
-		t.Errorf("the result schema lost the nested levels: %s", b)
-	}
-	// The always-written lists are [] where nil, the omitempty ones left alone.
-	o := emptyLists(nestedOut{Name: "x"})
-	if o.Rows == nil || o.Env == nil || o.Extra != nil {
-		t.Errorf("emptyLists: %+v", o)
-	}
-}
-
-// The title is for people: tools/list leaves it out, annotations too.
-func TestNoTitleInToolsList(t *testing.T) {
-	srv := mcp.NewServer(&mcp.Implementation{Name: "t"}, nil)
-	if err := sample.Register(srv, &Deps{}); err != nil {
-		t.Fatal(err)
-	}
-	st, ct := mcp.NewInMemoryTransports()
-	if _, err := srv.Connect(context.Background(), st, nil); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c"}, nil).Connect(context.Background(), ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
-	res, err := cs.ListTools(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(res)
-	if strings.Contains(string(b), `"title"`) || !strings.Contains(string(b), `"description":"Echo."`) {
-		t.Errorf("tools/list: %s", b)
+// The always-written lists are [] where nil, the omitempty ones left alone.
+func TestEmptyLists(t *testing.T) {
+	o := EmptyLists(listsOut{Name: "x"})
+	if o.Rows == nil || o.Env == nil || o.Extra != nil || o.Raw != nil {
+		t.Errorf("EmptyLists: %+v", o)
 	}
 }

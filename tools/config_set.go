@@ -1,10 +1,6 @@
 package tools
 
 import (
-	"context"
-	"fmt"
-
-	"github.com/velos-pm/velos/core/config"
 	"github.com/velos-pm/velos/tool"
 )
 
@@ -39,50 +35,4 @@ type ConfigSetOut struct {
 var ConfigSet = &tool.Def[ConfigSetIn, ConfigSetOut]{
 	Name: "config_set", CLI: "config set", Title: "Change one config key", Effect: tool.Mutating,
 	Summary: "Change one config key of a process; applied now where safe, else at the next restart.",
-	Run: func(ctx context.Context, d *tool.Deps, in ConfigSetIn) (ConfigSetOut, error) {
-		e, err := specEntry(d, in.Name)
-		if err != nil {
-			return ConfigSetOut{}, fmt.Errorf("config set: %w", err)
-		}
-		p := e.Process
-		if err := config.SetKey(&p, in.Key, in.Value); err != nil {
-			return ConfigSetOut{}, fmt.Errorf("config set %s: %w", e.Name, err)
-		}
-		spec, err := config.Resolve(p, e.Name, e.Profile, e.Dir)
-		if err != nil {
-			return ConfigSetOut{}, fmt.Errorf("config set %s %s: %w", e.Name, in.Key, err)
-		}
-		out := ConfigSetOut{Name: e.Name, Key: in.Key, Applied: AppliedNone}
-		if v, err := config.GetKey(p, in.Key); err == nil {
-			out.Value = v
-		}
-		cur := running(d, e.Name)
-		e.Process = p
-		switch {
-		case len(cur) == 0:
-			d.Specs.Put(e)
-			return out, nil
-		case cur[0].Spec.Instances != spec.WithDefaults().Instances:
-			// A new count applies at once: new instances join, the last ones
-			// leave (as velos scale).
-			if _, err := d.Procs.Scale(ctx, e.Name, spec.WithDefaults().Instances); err != nil {
-				return ConfigSetOut{}, fmt.Errorf("config set %s: %w", e.Name, err)
-			}
-			out.Applied = AppliedNow
-			cur = running(d, e.Name)
-		}
-		changed := changedFields(cur[0].Spec, spec)
-		if len(changed) > 0 {
-			if _, err := d.Procs.Update(e.Name, spec); err != nil {
-				return ConfigSetOut{}, fmt.Errorf("config set %s: %w", e.Name, err)
-			}
-			out.Applied = AppliedRestart
-			if onlyLive(changed) {
-				out.Applied = AppliedNow
-			}
-		}
-		d.Specs.Put(e)
-		syncCron(d)
-		return out, nil
-	},
 }

@@ -44,7 +44,7 @@ var ConfigValidate = &tool.Def[ConfigValidateIn, ConfigValidateOut]{
 	// The CLI checks the file itself: validating needs no daemon (CI, a
 	// pre-commit hook), and starting one for it would be a side effect.
 	Local: func(*ConfigValidateIn) bool { return true },
-	Run: func(ctx context.Context, d *tool.Deps, in ConfigValidateIn) (ConfigValidateOut, error) {
+	RunLocal: func(ctx context.Context, in ConfigValidateIn) (ConfigValidateOut, error) {
 		return validateFile(in.File)
 	},
 }

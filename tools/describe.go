@@ -1,12 +1,9 @@
 package tools
 
 import (
-	"context"
-	"fmt"
-	"path/filepath"
 	"time"
 
-	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/core/spec"
 	"github.com/velos-pm/velos/tool"
 )
 
@@ -27,7 +24,7 @@ type ProcessDetail struct {
 	StartedAt   time.Time         `json:"started_at,omitzero"`
 	NextStart   time.Time         `json:"next_start,omitzero"`
 	NextCron    time.Time         `json:"next_cron,omitzero"` // the next cron_restart, if any
-	LastExit    *supervisor.Exit  `json:"last_exit,omitempty"`
+	LastExit    *spec.Exit        `json:"last_exit,omitempty"`
 	// Notice is the last STATUS= the program sent (sd_notify).
 	Notice string `json:"notice,omitempty"`
 	// Listen is the address Velos holds for the process's instances and
@@ -66,14 +63,6 @@ type LagInfo struct {
 	Max float64 `json:"max_ms" col:"MAX"`
 }
 
-func lagInfo(l *supervisor.Lag) *LagInfo {
-	if l == nil {
-		return nil
-	}
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	return &LagInfo{P50: ms(l.P50), P99: ms(l.P99), Max: ms(l.Max)}
-}
-
 // RestartEntry is one restart and its cause.
 type RestartEntry struct {
 	Time  time.Time `json:"time" col:"TIME"`
@@ -89,35 +78,4 @@ type DescribeOut struct {
 var Describe = &tool.Def[DescribeIn, DescribeOut]{
 	Name: "process_describe", CLI: "describe", Aliases: []string{"show"}, Title: "Describe a process", Effect: tool.ReadOnly,
 	Summary: "One process in full: command, cwd, env, policy, last exit, restart causes, log files.",
-	Run: func(ctx context.Context, d *tool.Deps, in DescribeIn) (DescribeOut, error) {
-		ins, err := d.Procs.Select(in.Target)
-		if err != nil {
-			return DescribeOut{}, fmt.Errorf("describe: %w", err)
-		}
-		out := DescribeOut{Processes: []ProcessDetail{}}
-		sampleIfStale(ctx, d, ins, 0) // a process restarted a moment ago has no figures yet
-		now := time.Now()
-		for _, in := range ins {
-			det := ProcessDetail{ProcessInfo: processInfo(d, in, now), Command: in.Spec.Command, Cwd: in.Spec.Cwd,
-				Env: in.Spec.Env, Instance: in.Instance, Autorestart: string(in.Spec.Autorestart),
-				KillTimeout: in.Spec.KillTimeout.String(), StartedAt: in.StartedAt, NextStart: in.NextStart,
-				LastExit: in.LastExit, History: []RestartEntry{}, Notice: in.Notice, Listen: in.Listen,
-				Balance: in.Balance, Port: in.Port, Watch: in.Spec.Watch, EventLoopLag: lagInfo(in.Lag),
-				OutLog: filepath.Join(d.Home, "logs", in.LogName()+"-out.log"),
-				ErrLog: filepath.Join(d.Home, "logs", in.LogName()+"-err.log")}
-			if d.Cron != nil {
-				det.NextCron, _ = d.Cron.Next(in.Name)
-			}
-			if s, ok := backendStats(d, in); ok {
-				ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-				det.Balancer = &BalancerInfo{InRotation: s.InRotation, Active: s.Active, Total: s.Total,
-					Requests: s.Requests, RequestRate: s.RequestRate, LatencyP50: ms(s.LatencyP50), LatencyP99: ms(s.LatencyP99)}
-			}
-			for _, r := range in.History {
-				det.History = append(det.History, RestartEntry(r))
-			}
-			out.Processes = append(out.Processes, det)
-		}
-		return out, nil
-	},
 }

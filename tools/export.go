@@ -90,7 +90,7 @@ var Export = &tool.Def[ExportIn, ExportOut]{
 	// The CLI exports itself: it reads a file the user names and writes
 	// files beside it, and needs no daemon for that.
 	Local: func(*ExportIn) bool { return true },
-	Run: func(ctx context.Context, d *tool.Deps, in ExportIn) (ExportOut, error) {
+	RunLocal: func(ctx context.Context, in ExportIn) (ExportOut, error) {
 		return runExport(in, !tool.Verbatim(ctx))
 	},
 }

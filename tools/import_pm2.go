@@ -79,11 +79,11 @@ var ImportPM2 = &tool.Def[ImportPM2In, ImportPM2Out]{
 	// Reading the user's files (a JavaScript file evaluated with the
 	// user's environment) and writing one is done where the user is; no
 	// daemon is needed.
-	Local: func(*ImportPM2In) bool { return true },
-	Run:   runImportPM2,
+	Local:    func(*ImportPM2In) bool { return true },
+	RunLocal: runImportPM2,
 }
 
-func runImportPM2(ctx context.Context, _ *tool.Deps, in ImportPM2In) (ImportPM2Out, error) {
+func runImportPM2(ctx context.Context, in ImportPM2In) (ImportPM2Out, error) {
 	if in.File == "" {
 		return ImportPM2Out{}, errors.New("import pm2: say which file (an ecosystem file or dump.pm2)")
 	}

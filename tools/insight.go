@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -10,13 +9,11 @@ import (
 
 	"github.com/velos-pm/velos/core/insight"
 	"github.com/velos-pm/velos/core/logs"
-	"github.com/velos-pm/velos/core/supervisor"
-	"github.com/velos-pm/velos/tool"
 )
 
 // This file holds what the insight tools (log_search, log_summary,
-// process_health_summary) and process_logs' --dedupe/--summary share:
-// time ranges, paging through the log store, and the digest.
+// process_health_summary) and process_logs' --dedupe/--summary share: time
+// ranges and the digest (handlers/insight.go pages through the log store).
 
 // RangeIn is a time range over a process's logs. Times are as
 // [logs.ParseTime] reads them.
@@ -44,8 +41,8 @@ func prepareRange(r *RangeIn) error {
 	return nil
 }
 
-// bounds parses the range relative to now.
-func (r RangeIn) bounds(now time.Time) (since, until time.Time, err error) {
+// Bounds parses the range relative to now.
+func (r RangeIn) Bounds(now time.Time) (since, until time.Time, err error) {
 	s, what := r.Since, "since"
 	if r.Last != "" {
 		if s != "" {
@@ -81,101 +78,6 @@ func (r RangeIn) until(now time.Time, until *time.Time) error {
 	}
 	*until = t
 	return nil
-}
-
-// targetInfos returns the processes a target (name, id, all) selects, in
-// list order.
-func targetInfos(d *tool.Deps, target string) ([]supervisor.Info, error) {
-	return d.Procs.Select(target)
-}
-
-func logNames(infos []supervisor.Info) []string {
-	names := make([]string, len(infos))
-	for i, in := range infos {
-		names[i] = in.LogName()
-	}
-	return names
-}
-
-// keepSecretsIf tells the caller not to redact when every process shown
-// opted out of redaction (VELOS_REDACT=0 in its env).
-func keepSecretsIf(ctx context.Context, infos []supervisor.Info) {
-	for _, in := range infos {
-		if !tool.OptedOut(in.Spec.Env) {
-			return
-		}
-	}
-	if len(infos) > 0 {
-		tool.KeepSecrets(ctx)
-	}
-}
-
-// scanPage is how many lines one store query returns while scanning a
-// range: memory stays bounded however big the logs are.
-const scanPage = 4096
-
-// scanLogs calls fn for every line q selects, in time order, reading the
-// store a page at a time with its cursor. Records that continue a line
-// longer than logs.MaxLineBytes are skipped: the head carries the meaning.
-func scanLogs(ctx context.Context, st *logs.Store, q logs.Query, fn func(logs.Line) error) error {
-	if st == nil {
-		return errors.New("no log store")
-	}
-	q.Lines, q.MaxLines, q.MaxBytes = -1, scanPage, -1
-	for {
-		res, err := st.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		for _, l := range res.Lines {
-			if l.Continued {
-				continue
-			}
-			if err := fn(l); err != nil {
-				return err
-			}
-		}
-		if !res.Truncated || res.Cursor == "" {
-			return ctx.Err()
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		q.Cursor = res.Cursor
-	}
-}
-
-// insightLine is a stored line as the insight engine reads it: without
-// terminal colours, which would split tokens and cost an agent for nothing.
-func insightLine(l logs.Line) insight.Line {
-	return insight.Line{Time: l.Time, Stream: l.Stream.String(), Text: logs.StripANSI(l.Text)}
-}
-
-// minLevel parses a level name ("" for none) as a lower bound.
-func minLevel(s string) (insight.Level, error) {
-	if s == "" {
-		return insight.LevelUnknown, nil
-	}
-	l, ok := insight.ParseLevel(s)
-	if !ok {
-		return 0, fmt.Errorf("level %q: want debug, info, warn, error or fatal", s)
-	}
-	return l, nil
-}
-
-// analyze feeds the lines of infos in [since, until) to a new Analyzer.
-func analyze(ctx context.Context, d *tool.Deps, source string, infos []supervisor.Info, since, until time.Time) (*insight.Analyzer, error) {
-	a := insight.NewAnalyzer(insight.Options{Source: source})
-	q := logs.Query{Names: logNames(infos), Since: since, Until: until}
-	err := scanLogs(ctx, d.Logs, q, func(l logs.Line) error {
-		a.Add(insightLine(l))
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read logs of %s: %w", source, err)
-	}
-	a.Flush()
-	return a, nil
 }
 
 // PatternCount is one mined pattern and how many events it had.
@@ -220,32 +122,24 @@ type LogSummary struct {
 // summaryTop is how many patterns a summary lists.
 const summaryTop = 5
 
-// summarize builds the digest of infos' logs in [since, until).
-func summarize(ctx context.Context, d *tool.Deps, target string, infos []supervisor.Info, since, until time.Time) (LogSummary, error) {
-	a, err := analyze(ctx, d, target, infos, since, until)
-	if err != nil {
-		return LogSummary{}, err
-	}
-	return digestSummary(target, a, since, until, restartsIn(infos, since, until)), nil
-}
-
-// digestSummary is the summary of what a saw.
-func digestSummary(source string, a *insight.Analyzer, since, until time.Time, restarts []RestartEntry) LogSummary {
+// DigestSummary is the summary of what a saw: the answer of log_summary
+// and of process_logs with summary, for a process or a file.
+func DigestSummary(source string, a *insight.Analyzer, since, until time.Time, restarts []RestartEntry) LogSummary {
 	dg := a.Digest()
 	s := LogSummary{Process: source, From: dg.From, To: dg.To, Lines: dg.Lines, Errors: dg.Errors, Warnings: dg.Warnings,
-		Patterns: topPatterns(a.Patterns(0), summaryTop), Anomalies: anomalyInfos(dg.Anomalies, since, until),
+		Patterns: TopPatterns(a.Patterns(0), summaryTop), Anomalies: AnomalyInfos(dg.Anomalies, since, until),
 		Restarts: restarts}
 	if e := dg.LastError; e != nil {
-		s.LastError, s.LastErrorAt = clip(e.String(), maxMsg), e.Time
+		s.LastError, s.LastErrorAt = Clip(e.String(), MaxMsg), e.Time
 	}
 	return s
 }
 
-// maxMsg bounds a message or template shown to an agent, in bytes.
-const maxMsg = 200
+// MaxMsg bounds a message or template shown to an agent, in bytes.
+const MaxMsg = 200
 
-// clip shortens s to at most n bytes on a rune boundary, marking the cut.
-func clip(s string, n int) string {
+// Clip shortens s to at most n bytes on a rune boundary, marking the cut.
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -255,10 +149,10 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// topPatterns picks n patterns: error and warning patterns first (an agent
+// TopPatterns picks n patterns: error and warning patterns first (an agent
 // asks about problems; one error matters more than a million health
 // checks), each group by count.
-func topPatterns(ps []insight.Pattern, n int) []PatternCount {
+func TopPatterns(ps []insight.Pattern, n int) []PatternCount {
 	sort.SliceStable(ps, func(i, j int) bool {
 		pi, pj := ps[i].Level >= insight.LevelWarn, ps[j].Level >= insight.LevelWarn
 		if pi != pj {
@@ -268,7 +162,7 @@ func topPatterns(ps []insight.Pattern, n int) []PatternCount {
 	})
 	out := make([]PatternCount, 0, min(n, len(ps)))
 	for _, p := range ps[:min(n, len(ps))] {
-		pc := PatternCount{Msg: clip(p.Template, maxMsg), Count: p.Count}
+		pc := PatternCount{Msg: Clip(p.Template, MaxMsg), Count: p.Count}
 		if p.Level != insight.LevelUnknown {
 			pc.Level = strings.ToLower(p.Level.String())
 		}
@@ -277,34 +171,21 @@ func topPatterns(ps []insight.Pattern, n int) []PatternCount {
 	return out
 }
 
-func anomalyInfos(as []insight.Anomaly, since, until time.Time) []AnomalyInfo {
+func AnomalyInfos(as []insight.Anomaly, since, until time.Time) []AnomalyInfo {
 	out := []AnomalyInfo{}
 	for _, a := range as {
-		if !inRange(a.Start, since, until) {
+		if !InRange(a.Start, since, until) {
 			continue
 		}
 		ai := AnomalyInfo{Kind: string(a.Kind), At: a.Start, Count: a.Count, Baseline: a.Baseline}
 		if len(a.Patterns) > 0 {
-			ai.Pattern = clip(a.Patterns[0].Template, maxMsg)
+			ai.Pattern = Clip(a.Patterns[0].Template, MaxMsg)
 		}
 		out = append(out, ai)
 	}
 	return out
 }
 
-func inRange(t, since, until time.Time) bool {
+func InRange(t, since, until time.Time) bool {
 	return (since.IsZero() || !t.Before(since)) && (until.IsZero() || t.Before(until))
-}
-
-func restartsIn(infos []supervisor.Info, since, until time.Time) []RestartEntry {
-	out := []RestartEntry{}
-	for _, in := range infos {
-		for _, r := range in.History {
-			if inRange(r.Time, since, until) {
-				out = append(out, RestartEntry(r))
-			}
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
-	return out
 }

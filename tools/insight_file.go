@@ -142,7 +142,7 @@ func readLines(ctx context.Context, path string, start func(mod time.Time), fn f
 func analyzeFile(ctx context.Context, path string, since, until time.Time, grep *regexp.Regexp) (*insight.Analyzer, error) {
 	a := insight.NewAnalyzer(insight.Options{Source: path})
 	err := readFile(ctx, path, func(_ int, l insight.Line) error {
-		if inRange(l.Time, since, until) && (grep == nil || grep.MatchString(l.Text)) {
+		if InRange(l.Time, since, until) && (grep == nil || grep.MatchString(l.Text)) {
 			a.Add(l)
 		}
 		return nil
@@ -332,7 +332,7 @@ func dedupeRows(a *insight.Analyzer, n int) []DedupeRow {
 		if r.Count <= 1 {
 			text = r.Example
 		}
-		out = append(out, DedupeRow{Level: strings.ToLower(r.Level.String()), Text: clip(text, maxMsg), Count: r.Count, First: r.First, Last: r.Last})
+		out = append(out, DedupeRow{Level: strings.ToLower(r.Level.String()), Text: Clip(text, MaxMsg), Count: r.Count, First: r.First, Last: r.Last})
 	}
 	return out
 }

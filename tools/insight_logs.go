@@ -28,8 +28,8 @@ const (
 	patternsTop = 20
 )
 
-// insightMode reports whether in asks for the engine rather than lines.
-func insightMode(in LogsIn) bool {
+// InsightMode reports whether in asks for the engine rather than lines.
+func InsightMode(in LogsIn) bool {
 	return in.Dedupe || in.Summary || in.Patterns || in.File != ""
 }
 
@@ -66,22 +66,68 @@ func checkInsightLogs(in LogsIn) error {
 	return nil
 }
 
-// runInsightLogs answers process_logs when in asks for the engine.
-func runInsightLogs(ctx context.Context, d *tool.Deps, in LogsIn) (LogsOut, error) {
+// EngineInput checks a process_logs input that asks for the engine
+// ([InsightMode]) and reads its time range and grep.
+func EngineInput(in LogsIn, now time.Time) (since, until time.Time, grep *regexp.Regexp, err error) {
 	if err := checkInsightLogs(in); err != nil {
-		return LogsOut{}, fmt.Errorf("logs: %w", err)
+		return since, until, nil, fmt.Errorf("logs: %w", err)
 	}
-	now := time.Now()
-	since, until, err := RangeIn{Since: in.Since, Until: in.Until}.bounds(now)
+	since, until, err = RangeIn{Since: in.Since, Until: in.Until}.Bounds(now)
+	if err != nil {
+		return since, until, nil, fmt.Errorf("logs: %w", err)
+	}
+	if in.Grep != "" {
+		if grep, err = regexp.Compile(in.Grep); err != nil {
+			return since, until, nil, fmt.Errorf("logs: grep %q: %w", in.Grep, err)
+		}
+	}
+	return since, until, grep, nil
+}
+
+// FileLogs answers process_logs for a log file (in.File): in the CLI's own
+// process (see [Logs]'s Local), or in the daemon for an MCP client.
+func FileLogs(ctx context.Context, in LogsIn) (LogsOut, error) {
+	since, until, grep, err := EngineInput(in, time.Now())
+	if err != nil {
+		return LogsOut{}, err
+	}
+	out := LogsOut{Lines: []LogLine{}}
+	if in.PerLine {
+		p, err := minePerLine(ctx, in.File)
+		if err != nil {
+			return LogsOut{}, fmt.Errorf("logs: %w", err)
+		}
+		if in.MaxLines < 0 && tool.Verbatim(ctx) {
+			// The CLI, in its own process, asked for every line
+			// unredacted: the answer is written as the file is read
+			// again (WriteJSON, WriteHuman), not held.
+			out.perLine = p
+			return out, nil
+		}
+		// Through the daemon (an MCP client), the answer is bounded like
+		// any other.
+		max := -1
+		if in.MaxLines >= 0 {
+			max = bound(in.MaxLines, LogsMaxLines, LogsHardLines)
+		}
+		if out.Templates, out.Truncated, err = p.templates(ctx, max); err != nil {
+			return LogsOut{}, fmt.Errorf("logs: %w", err)
+		}
+		if out.Templates == nil {
+			out.Templates = []insight.LineTemplate{}
+		}
+		return out, nil
+	}
+	a, err := analyzeFile(ctx, in.File, since, until, grep)
 	if err != nil {
 		return LogsOut{}, fmt.Errorf("logs: %w", err)
 	}
-	var grep *regexp.Regexp
-	if in.Grep != "" {
-		if grep, err = regexp.Compile(in.Grep); err != nil {
-			return LogsOut{}, fmt.Errorf("logs: grep %q: %w", in.Grep, err)
-		}
-	}
+	return EngineAnswer(in, a, in.File, since, until, []RestartEntry{}), nil
+}
+
+// EngineAnswer is process_logs' answer from the analyzer a fed with the
+// lines in asks for: dedupe rows, patterns or the digest.
+func EngineAnswer(in LogsIn, a *insight.Analyzer, source string, since, until time.Time, restarts []RestartEntry) LogsOut {
 	top := func(def int) int {
 		if in.Lines > 0 {
 			return in.Lines
@@ -89,61 +135,13 @@ func runInsightLogs(ctx context.Context, d *tool.Deps, in LogsIn) (LogsOut, erro
 		return def
 	}
 	out := LogsOut{Lines: []LogLine{}}
-	if in.File != "" {
-		if in.PerLine {
-			p, err := minePerLine(ctx, in.File)
-			if err != nil {
-				return LogsOut{}, fmt.Errorf("logs: %w", err)
-			}
-			if in.MaxLines < 0 && tool.Verbatim(ctx) {
-				// The CLI, in its own process, asked for every line
-				// unredacted: the answer is written as the file is read
-				// again (WriteJSON, WriteHuman), not held.
-				out.perLine = p
-				return out, nil
-			}
-			// Through the daemon (an MCP client), the answer is bounded like
-			// any other.
-			max := -1
-			if in.MaxLines >= 0 {
-				max = bound(in.MaxLines, LogsMaxLines, LogsHardLines)
-			}
-			if out.Templates, out.Truncated, err = p.templates(ctx, max); err != nil {
-				return LogsOut{}, fmt.Errorf("logs: %w", err)
-			}
-			if out.Templates == nil {
-				out.Templates = []insight.LineTemplate{}
-			}
-			return out, nil
-		}
-		a, err := analyzeFile(ctx, in.File, since, until, grep)
-		if err != nil {
-			return LogsOut{}, fmt.Errorf("logs: %w", err)
-		}
-		return engineAnswer(out, in, a, in.File, since, until, []RestartEntry{}, top), nil
-	}
-	infos, err := targetInfos(d, in.Target)
-	if err != nil {
-		return LogsOut{}, fmt.Errorf("logs: %w", err)
-	}
-	keepSecretsIf(ctx, infos)
-	a := insight.NewAnalyzer(insight.Options{Source: in.Target})
-	q := logs.Query{Names: logNames(infos), Since: since, Until: until, Grep: grep}
-	if err := scanLogs(ctx, d.Logs, q, func(l logs.Line) error { a.Add(insightLine(l)); return nil }); err != nil {
-		return LogsOut{}, fmt.Errorf("logs %s: %w", in.Target, err)
-	}
-	a.Flush()
-	return engineAnswer(out, in, a, in.Target, since, until, restartsIn(infos, since, until), top), nil
-}
-
-func engineAnswer(out LogsOut, in LogsIn, a *insight.Analyzer, source string, since, until time.Time, restarts []RestartEntry, top func(int) int) LogsOut {
 	switch {
 	case in.Dedupe:
 		out.Dedupe = dedupeRows(a, top(dedupeTop))
 	case in.Patterns:
-		out.Patterns = topPatterns(a.Patterns(0), top(patternsTop))
+		out.Patterns = TopPatterns(a.Patterns(0), top(patternsTop))
 	default: // summary, also what --file alone answers
-		s := digestSummary(source, a, since, until, restarts)
+		s := DigestSummary(source, a, since, until, restarts)
 		out.Summary = &s
 	}
 	return out

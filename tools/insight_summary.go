@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -24,23 +23,6 @@ var LogSummaryTool = &tool.Def[SummaryIn, LogSummary]{
 	Name: "log_summary", CLI: "summary", Title: "Summarise logs", Effect: tool.ReadOnly,
 	Summary: "Log digest to read before the lines: error/warning counts, last error, top patterns, anomalies.",
 	Prepare: func(in *SummaryIn, cwd string) error { return prepareRange(&in.RangeIn) },
-	Run: func(ctx context.Context, d *tool.Deps, in SummaryIn) (LogSummary, error) {
-		return logSummary(ctx, d, in.Target, in.RangeIn)
-	},
-}
-
-// logSummary is log_summary, and process_logs with summary set.
-func logSummary(ctx context.Context, d *tool.Deps, target string, r RangeIn) (LogSummary, error) {
-	since, until, err := r.bounds(time.Now())
-	if err != nil {
-		return LogSummary{}, fmt.Errorf("summary %s: %w", target, err)
-	}
-	infos, err := targetInfos(d, target)
-	if err != nil {
-		return LogSummary{}, fmt.Errorf("summary: %w", err)
-	}
-	keepSecretsIf(ctx, infos)
-	return summarize(ctx, d, target, infos, since, until)
 }
 
 // WriteHuman implements render.HumanWriter: people get the digest on one line,

@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"time"
 
 	"github.com/velos-pm/velos/core/daemon"
@@ -23,10 +22,4 @@ var Kill = &tool.Def[KillIn, KillOut]{
 	// When velos kill returns, the daemon is gone: a command right after it
 	// starts a fresh one.
 	After: func(t *tool.Term) error { return daemon.WaitStopped(daemon.Home{Dir: t.Home}, 30*time.Second) },
-	Run: func(ctx context.Context, d *tool.Deps, in KillIn) (KillOut, error) {
-		n := len(d.Procs.List())
-		err := d.Procs.Shutdown(ctx)
-		d.Shutdown()
-		return KillOut{Stopped: n}, err
-	},
 }

@@ -95,11 +95,11 @@ var Logs = &tool.Def[LogsIn, LogsOut]{
 	Name: "process_logs", CLI: "logs", Title: "Read process logs", Effect: tool.ReadOnly,
 	Summary: "Log lines by time, regex, level, stream; bounded, with a cursor to continue.",
 	Prepare: prepareLogs,
-	Run:     runLogs,
 	Stream:  streamLogs,
 	// A file is read where the user is, and its per-line answer may be far
 	// too big for one MCP message.
-	Local: func(in *LogsIn) bool { return in.File != "" },
+	Local:    func(in *LogsIn) bool { return in.File != "" },
+	RunLocal: FileLogs,
 }
 
 // prepareLogs turns the CLI-only flags into the tool's input and parses
@@ -142,7 +142,7 @@ func prepareLogs(in *LogsIn, cwd string) error {
 		in.Stream = "out"
 	}
 	in.Err, in.Out = false, false
-	_, _, err := logsQuery(*in, now)
+	_, _, err := LogsQuery(*in, now)
 	if in.File != "" && in.MaxLines == 0 {
 		in.MaxLines = -1 // run in this process (Local): every line's template
 	}
@@ -162,9 +162,9 @@ func parseAge(s string) (time.Duration, error) {
 	return 0, errors.New("want a duration like 30m, 1h or 2d")
 }
 
-// logsQuery checks an input and builds its query (without names), with the
+// LogsQuery checks an input and builds its query (without names), with the
 // answer's bounds.
-func logsQuery(in LogsIn, now time.Time) (logs.Query, bool, error) {
+func LogsQuery(in LogsIn, now time.Time) (logs.Query, bool, error) {
 	q := logs.Query{Lines: in.Lines, Levels: in.Level, Cursor: in.Cursor, Classify: logLevel}
 	var err error
 	if q.Streams, err = logs.ParseStream(in.Stream); err != nil {
@@ -213,49 +213,6 @@ func bound(v, def, hard int) int {
 	return min(v, hard)
 }
 
-// LogNames are the log names a target selects: its processes' (each
-// instance of a cluster has its own), or "all" for every process with logs.
-// An unknown target is the supervisor's error, which lists the known names.
-func LogNames(d *tool.Deps, target string) ([]string, error) {
-	if target == "all" {
-		return []string{"all"}, nil
-	}
-	ins, err := d.Procs.Select(target)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(ins))
-	for i, in := range ins {
-		names[i] = in.LogName()
-	}
-	return names, nil
-}
-
-func runLogs(ctx context.Context, d *tool.Deps, in LogsIn) (LogsOut, error) {
-	if in.Target == "" && in.File == "" {
-		in.Target = "all"
-	}
-	if insightMode(in) {
-		return runInsightLogs(ctx, d, in)
-	}
-	q, _, err := logsQuery(in, time.Now())
-	if err != nil {
-		return LogsOut{}, fmt.Errorf("logs: %w", err)
-	}
-	if q.Names, err = LogNames(d, in.Target); err != nil {
-		return LogsOut{}, fmt.Errorf("logs: %w", err)
-	}
-	res, err := d.Logs.Query(ctx, q)
-	if err != nil {
-		return LogsOut{}, fmt.Errorf("logs %s: %w", in.Target, err)
-	}
-	out := LogsOut{Lines: make([]LogLine, 0, len(res.Lines)), Truncated: res.Truncated, Cursor: res.Cursor}
-	for _, l := range res.Lines {
-		out.Lines = append(out.Lines, LogLine{Time: l.Time, Name: l.Name, Stream: l.Stream.String(), Text: l.Text, Continued: l.Continued})
-	}
-	return out, nil
-}
-
 // settleDelay: under MCP 2026-07-28 a subscription becomes active on the
 // daemon a moment after Subscribe returns, with no answer to wait for, so a
 // line written in that moment would wait for the next one's notification.
@@ -268,7 +225,7 @@ const settleDelay = 300 * time.Millisecond
 // People (human output) get every line they asked for, a page at a time;
 // --json and --ai get the bounded answer with its cursor, as agents do.
 func streamLogs(ctx context.Context, in LogsIn, s tool.Stream[LogsIn, LogsOut], emit func(LogsOut) error) error {
-	if insightMode(in) { // one answer: nothing to page or follow
+	if InsightMode(in) { // one answer: nothing to page or follow
 		out, err := s.Call(ctx, in)
 		if err != nil {
 			return err

@@ -1,10 +1,6 @@
 package tools
 
 import (
-	"context"
-	"fmt"
-	"path/filepath"
-
 	"github.com/velos-pm/velos/tool"
 )
 
@@ -27,19 +23,6 @@ type MCPHTTPOut struct {
 var MCPHTTP = &tool.Def[MCPHTTPIn, MCPHTTPOut]{
 	Name: "mcp_http_serve", CLI: "mcp http", Title: "Serve MCP over HTTP", Effect: tool.Mutating, Idempotent: true,
 	Summary: "Serve MCP over HTTP too (bearer token in $VELOS_HOME/http.token).",
-	Run: func(ctx context.Context, d *tool.Deps, in MCPHTTPIn) (MCPHTTPOut, error) {
-		if d.MCPHTTP == nil {
-			return MCPHTTPOut{}, fmt.Errorf("mcp http: this daemon cannot serve HTTP")
-		}
-		if in.Address == "" {
-			in.Address = "127.0.0.1:8765"
-		}
-		url, already, err := d.MCPHTTP.Serve(in.Address, in.AllowRemote)
-		if err != nil {
-			return MCPHTTPOut{}, fmt.Errorf("mcp http: %w", err)
-		}
-		return MCPHTTPOut{URL: url, TokenFile: filepath.Join(d.Home, HTTPTokenFile), Already: already}, nil
-	},
 }
 
 // HTTPTokenFile is the bearer token's file name in VELOS_HOME.

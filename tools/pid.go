@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -45,21 +44,4 @@ func (o PIDOut) WriteHuman(w io.Writer, _ render.Options) error {
 var PID = &tool.Def[PIDIn, PIDOut]{
 	Name: "process_pid", CLI: "pid", Title: "Process ids", Effect: tool.ReadOnly,
 	Summary: "The pid of each process (0 when not running).",
-	Run: func(ctx context.Context, d *tool.Deps, in PIDIn) (PIDOut, error) {
-		if in.Target == "" {
-			in.Target = "all"
-		}
-		out := PIDOut{Processes: []PIDRow{}}
-		if in.Target == "all" && len(d.Procs.List()) == 0 {
-			return out, nil
-		}
-		ins, err := d.Procs.Select(in.Target)
-		if err != nil {
-			return PIDOut{}, fmt.Errorf("pid: %w", err)
-		}
-		for _, p := range ins {
-			out.Processes = append(out.Processes, PIDRow{ID: p.ID, Name: p.Name, PID: p.PID, Status: string(p.Status)})
-		}
-		return out, nil
-	},
 }

@@ -1,20 +1,11 @@
-// Package tools holds every Velos operation, one file per tool (or small
-// family), and the one list of them, [All], that the MCP server, the CLI, the
-// schema and doc generators and the evals walk.
+// Package tools holds the contract of every Velos operation, one file per
+// tool (or small family) — its input and output structs, name, CLI path,
+// effect, summary, rendering hints and the hooks the CLI runs — and the one
+// list of them, [All], that the CLI, the schema and doc generators and the
+// evals walk. Nothing here needs the daemon's domain: the CLI links this
+// package without the supervisor. The code that answers each tool in the
+// daemon is in handlers/, in a file of the same name.
 package tools
-
-import (
-	"fmt"
-	"strconv"
-	"strings"
-	"time"
-
-	"github.com/velos-pm/velos/core/balance"
-	"github.com/velos-pm/velos/core/metrics"
-	"github.com/velos-pm/velos/core/supervisor"
-	"github.com/velos-pm/velos/render"
-	"github.com/velos-pm/velos/tool"
-)
 
 // ProcessInfo is one row of a process listing.
 type ProcessInfo struct {
@@ -36,20 +27,6 @@ type ProcessInfo struct {
 	Reason string `json:"reason,omitempty" col:"REASON"`
 }
 
-// backendStats is what Velos's balancer knows of one instance's run.
-func backendStats(d *tool.Deps, in supervisor.Info) (balance.Backend, bool) {
-	b, ok := d.Procs.Share(in.Name).(*balance.Balancer)
-	if !ok || in.Run == 0 {
-		return balance.Backend{}, false
-	}
-	for _, s := range b.Stats() {
-		if s.ID == in.Run {
-			return s, true
-		}
-	}
-	return balance.Backend{}, false
-}
-
 // Applies implements [render.Applier]: a process that is not running has no
 // pid, CPU, memory or uptime to show; its status and reason say why.
 func (p ProcessInfo) Applies(field string) bool {
@@ -58,62 +35,6 @@ func (p ProcessInfo) Applies(field string) bool {
 		return p.PID != 0
 	}
 	return true
-}
-
-func processInfo(d *tool.Deps, in supervisor.Info, now time.Time) ProcessInfo {
-	p := ProcessInfo{ID: in.ID, Name: in.Name, Status: string(in.Status), PID: in.PID,
-		Restarts: in.Restarts, Reason: in.Reason}
-	if (in.Status == supervisor.Online || in.Status == supervisor.Launching) && !in.StartedAt.IsZero() {
-		p.UptimeMS = now.Sub(in.StartedAt).Milliseconds()
-	}
-	if in.Status == supervisor.Launching && p.Reason == "" && len(in.ReadyWait) > 0 {
-		p.Reason = "waiting for " + strings.Join(in.ReadyWait, " and ")
-		if left := in.ReadyBy.Sub(now); left > 0 {
-			p.Reason += fmt.Sprintf(" (%s left)", render.Duration(left.Round(time.Second)))
-		}
-	}
-	if in.Status == supervisor.Waiting && p.Reason == "" && in.LastExit != nil && !in.NextStart.IsZero() {
-		// Why it is not running, and until when.
-		p.Reason = fmt.Sprintf("%s; restart in %s", in.LastExit, render.Duration(max(in.NextStart.Sub(now), time.Second)))
-	}
-	if s, ok := backendStats(d, in); ok {
-		p.Conns, p.ReqRate = s.Active, s.RequestRate
-	}
-	if in.Lag != nil && in.PID != 0 {
-		p.LagMS = float64(in.Lag.P99.Microseconds()) / 1000
-	}
-	if d.Metrics != nil && in.PID != 0 {
-		if s, ok := d.Metrics.Latest(MetricKey(in.ID)); ok && s.Alive && s.PID == in.PID {
-			p.CPU, p.Memory = s.CPUPercent, int64(s.RSS)
-		}
-	}
-	return p
-}
-
-func processInfos(d *tool.Deps, ins []supervisor.Info) []ProcessInfo {
-	now := time.Now()
-	out := make([]ProcessInfo, 0, len(ins))
-	for _, in := range ins {
-		out = append(out, processInfo(d, in, now))
-	}
-	return out
-}
-
-// MetricKey is a process's key in the metrics sampler: its id, which is
-// unique across names and instances and stable across restarts.
-func MetricKey(id int) string { return strconv.Itoa(id) }
-
-// MetricTargets is what the sampler measures: every process, by id.
-func MetricTargets(ins []supervisor.Info) []metrics.Target {
-	ts := make([]metrics.Target, 0, len(ins))
-	for _, in := range ins {
-		t := metrics.Target{Key: MetricKey(in.ID), PID: in.PID, MaxMemory: uint64(max(in.Spec.MaxMemory, 0))}
-		if in.PID != 0 {
-			t.Started = in.StartedAt
-		}
-		ts = append(ts, t)
-	}
-	return ts
 }
 
 // TargetIn selects processes.

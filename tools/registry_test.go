@@ -15,7 +15,9 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/velos-pm/velos/evals"
+	"github.com/velos-pm/velos/handlers"
 	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/tool/schema"
 	"github.com/velos-pm/velos/tools"
 )
 
@@ -44,7 +46,7 @@ func TestRegistry(t *testing.T) {
 			if i.Summary == "" || i.Title == "" || !strings.HasSuffix(i.Summary, ".") {
 				t.Errorf("summary %q / title %q: both needed, summary a sentence", i.Summary, i.Title)
 			}
-			a := e.Annotations()
+			a := handlers.Annotations(i)
 			switch i.Effect {
 			case tool.ReadOnly:
 				if !a.ReadOnlyHint {
@@ -64,7 +66,7 @@ func TestRegistry(t *testing.T) {
 			if a.OpenWorldHint == nil || *a.OpenWorldHint {
 				t.Error("openWorldHint must be false: velos acts on its own processes only")
 			}
-			in, err := e.InputSchema()
+			in, err := schema.Input(e)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,29 +89,33 @@ func TestRegistry(t *testing.T) {
 // MCP clients receive them: the TypeScript SDK rejects the whole tools/list
 // over one.
 func objectSchemasOnly(e tool.Entry) error {
-	in, err := e.InputSchema()
+	in, err := schema.Input(e)
 	if err != nil {
 		return err
 	}
-	out, err := e.OutputSchema()
+	out, err := schema.Output(e)
 	if err != nil {
 		return err
 	}
-	result, err := e.ResultSchema()
+	result, err := schema.Result(e)
 	if err != nil {
 		return err
 	}
-	for which, s := range map[string]*jsonschema.Schema{"input": in, "output": out, "result": result} {
+	return noBoolSubschemas(e.Info().Name, map[string]*jsonschema.Schema{"input": in, "output": out, "result": result})
+}
+
+func noBoolSubschemas(name string, schemas map[string]*jsonschema.Schema) error {
+	for which, s := range schemas {
 		raw, err := json.Marshal(s)
 		if err != nil {
 			return err
 		}
-		bad, err := tool.BoolSubschemas(raw)
+		bad, err := schema.BoolSubschemas(raw)
 		if err != nil {
 			return err
 		}
 		if len(bad) > 0 {
-			return fmt.Errorf("%s %s schema has boolean subschemas at %v: give them an object schema", e.Info().Name, which, bad)
+			return fmt.Errorf("%s %s schema has boolean subschemas at %v: give them an object schema", name, which, bad)
 		}
 	}
 	return nil
@@ -144,19 +150,12 @@ func checkDescribed(t *testing.T, typ reflect.Type, s *jsonschema.Schema) {
 	}
 }
 
-// boolOut is a deliberately broken tool: its output schema declares a
-// property as the boolean schema true, as an `any` field used to.
-type boolOut struct{ tool.Entry }
-
-func (boolOut) OutputSchema() (*jsonschema.Schema, error) {
-	return &jsonschema.Schema{Type: "object", Properties: map[string]*jsonschema.Schema{
-		"value": {}, "list": {Type: "array", Items: &jsonschema.Schema{}}}}, nil
-}
-
-func (b boolOut) ResultSchema() (*jsonschema.Schema, error) { return b.OutputSchema() }
-
 func TestBoolSubschemaCaught(t *testing.T) {
-	err := objectSchemasOnly(boolOut{tools.All[0]})
+	// A deliberately broken output schema: a property declared as the
+	// boolean schema true, as an `any` field used to.
+	broken := &jsonschema.Schema{Type: "object", Properties: map[string]*jsonschema.Schema{
+		"value": {}, "list": {Type: "array", Items: &jsonschema.Schema{}}}}
+	err := noBoolSubschemas("broken", map[string]*jsonschema.Schema{"output": broken})
 	if err == nil || !strings.Contains(err.Error(), "/properties/value") || !strings.Contains(err.Error(), "/properties/list/items") {
 		t.Fatalf("a boolean subschema was not reported: %v", err)
 	}
@@ -207,7 +206,7 @@ func checkRequired(t *testing.T, typ reflect.Type, required []string) {
 // TestGenerated fails when schemas/ or the README reference are stale; with
 // -update it rewrites them. Under CI it never creates a missing file.
 func TestGenerated(t *testing.T) {
-	files, err := tools.Generated(tools.All)
+	files, err := handlers.Generated(tools.All)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,11 +218,11 @@ func TestGenerated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, e := bytes.Index(got, []byte(tools.ReadmeBegin)), bytes.Index(got, []byte(tools.ReadmeEnd))
+			b, e := bytes.Index(got, []byte(handlers.ReadmeBegin)), bytes.Index(got, []byte(handlers.ReadmeEnd))
 			if b < 0 || e < b {
-				t.Fatalf("README.md lacks the generated reference markers %q … %q", tools.ReadmeBegin, tools.ReadmeEnd)
+				t.Fatalf("README.md lacks the generated reference markers %q … %q", handlers.ReadmeBegin, handlers.ReadmeEnd)
 			}
-			end := e + len(tools.ReadmeEnd) + 1
+			end := e + len(handlers.ReadmeEnd) + 1
 			if end > len(got) {
 				end = len(got)
 			}

@@ -1,8 +1,6 @@
 package tools
 
 import (
-	"context"
-
 	"github.com/velos-pm/velos/tool"
 )
 
@@ -10,11 +8,4 @@ import (
 var Reset = &tool.Def[TargetIn, ProcessesOut]{
 	Name: "process_reset", CLI: "reset", Title: "Reset restart counters", Effect: tool.Destructive, Idempotent: true,
 	Summary: "Zero processes' restart counts and crash-loop window; they keep running.",
-	Run: func(ctx context.Context, d *tool.Deps, in TargetIn) (ProcessesOut, error) {
-		ins, err := d.Procs.Reset(in.Target)
-		if err != nil {
-			return ProcessesOut{}, err
-		}
-		return ProcessesOut{Processes: processInfos(d, ins)}, nil
-	},
 }

@@ -1,10 +1,6 @@
 package tools
 
 import (
-	"context"
-	"fmt"
-
-	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/tool"
 )
 
@@ -19,15 +15,4 @@ type SignalIn struct {
 var Signal = &tool.Def[SignalIn, ProcessesOut]{
 	Name: "process_signal", CLI: "signal", Aliases: []string{"sendSignal"}, Title: "Send a signal", Effect: tool.Destructive,
 	Summary: "Send a signal (e.g. SIGUSR2, SIGHUP) to running processes.",
-	Run: func(ctx context.Context, d *tool.Deps, in SignalIn) (ProcessesOut, error) {
-		sig, err := supervisor.LookupSignal(in.Signal)
-		if err != nil {
-			return ProcessesOut{}, fmt.Errorf("signal: %w", err)
-		}
-		ins, err := d.Procs.Signal(in.Target, sig, in.Group)
-		if err != nil {
-			return ProcessesOut{}, err
-		}
-		return ProcessesOut{Processes: processInfos(d, ins)}, nil
-	},
 }

@@ -24,11 +24,10 @@ import (
 	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/core/trace"
+	"github.com/velos-pm/velos/handlers"
 	"github.com/velos-pm/velos/prompts"
 	"github.com/velos-pm/velos/render"
 	"github.com/velos-pm/velos/resources"
-	"github.com/velos-pm/velos/tool"
-	"github.com/velos-pm/velos/tools"
 )
 
 type daemonCmd struct {
@@ -125,7 +124,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		OnError:  func(err error) { log.Warn("sample", "err", err) },
 		OnSample: func(samples []metrics.Sample) { restartOverMemory(ctx, procs, samples, log) },
 	})
-	deps := &tool.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: state.NewTable(),
+	deps := &handlers.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: state.NewTable(),
 		Log: log, Shutdown: shutdown, Version: version, Cron: cfg.cron}
 	if cfg.watch, err = newWatcher(ctx, home.Dir, func() *supervisor.Manager { return procs }, log); err != nil {
 		return err
@@ -134,7 +133,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	if tracer != nil {
 		deps.Trace = tracer.ToolCall
 	}
-	deps.Endpoint = metrics.NewEndpoint(ctx, tools.MetricsSource(deps))
+	deps.Endpoint = metrics.NewEndpoint(ctx, handlers.MetricsSource(deps))
 	if mon.MetricsAddr != "" {
 		var opts []metrics.ServeOption
 		if mon.MetricsAllowRemote {
@@ -146,10 +145,10 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		}
 		log.Info("metrics", "url", "http://"+addr+"/metrics")
 	}
-	go func() { _ = sampler.Run(ctx, func() []metrics.Target { return tools.MetricTargets(procs.List()) }) }()
+	go func() { _ = sampler.Run(ctx, func() []metrics.Target { return handlers.MetricTargets(procs.List()) }) }()
 	httpSrv := &mcpHTTP{ctx: ctx, home: home, log: log}
 	deps.MCPHTTP = httpSrv
-	srv, err := newServer(tools.All, deps)
+	srv, err := newServer(handlers.All, deps)
 	if err != nil {
 		return err
 	}
@@ -233,7 +232,7 @@ func restartOverMemory(ctx context.Context, procs *supervisor.Manager, samples [
 }
 
 // newServer is the MCP server of a registry: every tool, plus resources and prompts.
-func newServer(entries []tool.Entry, d *tool.Deps) (*mcp.Server, error) {
+func newServer(entries []handlers.Handler, d *handlers.Deps) (*mcp.Server, error) {
 	opts := &mcp.ServerOptions{
 		Instructions: "Velos manages long-running processes. Start with process_list; every tool's text output is compact JSON.",
 	}

@@ -9,8 +9,7 @@ import (
 	"github.com/velos-pm/velos/core/daemon"
 	"github.com/velos-pm/velos/core/schedule"
 	"github.com/velos-pm/velos/core/supervisor"
-	"github.com/velos-pm/velos/tool"
-	"github.com/velos-pm/velos/tools"
+	"github.com/velos-pm/velos/handlers"
 )
 
 // daemonConfig is the daemon's part of configuration: cron restarts,
@@ -81,13 +80,13 @@ func cronRestart(ctx context.Context, procs *supervisor.Manager, name string) er
 // resurrect starts the saved processes when asked to. A missing, corrupt or
 // unreadable dump is logged, never fatal: the daemon must come up anyway,
 // and `velos resurrect` reports the same error to whoever asks.
-func (c *daemonConfig) resurrect(d *tool.Deps, want bool) {
+func (c *daemonConfig) resurrect(d *handlers.Deps, want bool) {
 	if !want {
 		return
 	}
-	out, err := tools.ResurrectDump(d)
+	out, err := handlers.ResurrectDump(d)
 	switch {
-	case errors.Is(err, tools.ErrNothingSaved):
+	case errors.Is(err, handlers.ErrNothingSaved):
 		c.log.Info("resurrect: nothing saved", "dump", out.Path)
 	case err != nil:
 		c.log.Error("resurrect", "err", err)

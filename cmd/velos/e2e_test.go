@@ -17,7 +17,7 @@ import (
 
 	"github.com/velos-pm/velos/core/daemon"
 	"github.com/velos-pm/velos/internal/testenv"
-	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/tool/schema"
 	"github.com/velos-pm/velos/tools"
 )
 
@@ -340,7 +340,7 @@ func TestMCPServerBridge(t *testing.T) {
 			// What clients receive has no boolean subschema anywhere (the
 			// TypeScript SDK drops every tool of a server over one).
 			raw, _ := json.Marshal(res)
-			if bad, err := tool.BoolSubschemasIn(raw); err != nil || len(bad) > 0 {
+			if bad, err := schema.BoolSubschemasIn(raw); err != nil || len(bad) > 0 {
 				t.Fatalf("tools/list has boolean subschemas at %v (%v)", bad, err)
 			}
 			// A misspelt argument is refused, not ignored.

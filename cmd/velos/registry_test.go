@@ -11,6 +11,7 @@ import (
 
 	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/handlers"
 	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tools"
 )
@@ -22,25 +23,26 @@ type echoOut struct {
 	Echo string `json:"echo"`
 }
 
-var throwaway = &tool.Def[echoIn, echoOut]{
-	Name: "test_echo", CLI: "echo-back", Title: "Echo", Summary: "Echo a word back.", Effect: tool.ReadOnly,
-	Run: func(ctx context.Context, d *tool.Deps, in echoIn) (echoOut, error) {
+// A tool is a contract (what the CLI links) and a handler bound to it (what
+// the daemon runs): these two are all a new tool needs.
+var (
+	throwaway = &tool.Def[echoIn, echoOut]{
+		Name: "test_echo", CLI: "echo-back", Title: "Echo", Summary: "Echo a word back.", Effect: tool.ReadOnly}
+	throwawayHandler = handlers.Bind(throwaway, func(ctx context.Context, d *handlers.Deps, in echoIn) (echoOut, error) {
 		return echoOut{Echo: in.Word}, nil
-	},
-}
-
-var nested = &tool.Def[echoIn, echoOut]{
-	Name: "test_debug_echo", CLI: "debug echo", Title: "Echo", Summary: "Echo a word back, nested.", Effect: tool.ReadOnly,
-	Run: func(ctx context.Context, d *tool.Deps, in echoIn) (echoOut, error) {
+	})
+	nested = &tool.Def[echoIn, echoOut]{
+		Name: "test_debug_echo", CLI: "debug echo", Title: "Echo", Summary: "Echo a word back, nested.", Effect: tool.ReadOnly}
+	nestedHandler = handlers.Bind(nested, func(ctx context.Context, d *handlers.Deps, in echoIn) (echoOut, error) {
 		return echoOut{Echo: "nested " + in.Word}, nil
-	},
-}
+	})
+)
 
 // TestNewToolAppearsEverywhere adds a tool to a copy of the registry and sees
 // it as a CLI command (help and a call) and as an MCP tool, with no other code.
 func TestNewToolAppearsEverywhere(t *testing.T) {
 	entries := append(append([]tool.Entry{}, tools.All...), throwaway, nested)
-	cs := inMemory(t, entries)
+	cs := inMemory(t, append(append([]handlers.Handler{}, handlers.All...), throwawayHandler, nestedHandler))
 	lt, err := cs.ListTools(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -80,10 +82,10 @@ func TestNewToolAppearsEverywhere(t *testing.T) {
 }
 
 // inMemory serves a registry on an in-memory MCP transport and connects to it.
-func inMemory(t *testing.T, entries []tool.Entry) *mcp.ClientSession {
+func inMemory(t *testing.T, entries []handlers.Handler) *mcp.ClientSession {
 	t.Helper()
 	procs := supervisor.NewManager(supervisor.Options{})
-	srv, err := newServer(entries, &tool.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()})
+	srv, err := newServer(entries, &handlers.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,7 @@ func (m *memCaller) Call(ctx context.Context, t tool.Info, args any) (json.RawMe
 
 func TestNestedCommand(t *testing.T) {
 	entries := append(append([]tool.Entry{}, tools.All...), nested)
-	cs := inMemory(t, entries)
+	cs := inMemory(t, append(append([]handlers.Handler{}, handlers.All...), nestedHandler))
 	var out, errb bytes.Buffer
 	var cli CLI
 	parser, err := newParser(&cli, entries, &memCaller{cs}, &out, &errb)

@@ -1,4 +1,4 @@
-package tools
+package handlers
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"strconv"
 
 	"github.com/velos-pm/velos/core/supervisor"
-	"github.com/velos-pm/velos/tool"
 )
 
 // CauseReload is the restart cause of `velos reload` and of a config change
@@ -17,7 +16,7 @@ import (
 const CauseReload = supervisor.CauseReload
 
 // running returns the processes called name, by id.
-func running(d *tool.Deps, name string) []supervisor.Info {
+func running(d *Deps, name string) []supervisor.Info {
 	var out []supervisor.Info
 	for _, in := range d.Procs.List() {
 		if in.Name == name {
@@ -67,7 +66,7 @@ func isEmptyJSON(b []byte) bool {
 // rollingRestart reloads procs one instance at a time: each new instance
 // is ready before the one it replaces stops (see supervisor.Manager.Reload),
 // so a service keeps serving throughout.
-func rollingRestart(ctx context.Context, d *tool.Deps, procs []supervisor.Info, cause supervisor.Cause) ([]supervisor.Info, error) {
+func rollingRestart(ctx context.Context, d *Deps, procs []supervisor.Info, cause supervisor.Cause) ([]supervisor.Info, error) {
 	out := make([]supervisor.Info, 0, len(procs))
 	for _, p := range procs {
 		ins, err := d.Procs.Reload(ctx, strconv.Itoa(p.ID), nil, cause, nil)
@@ -82,7 +81,7 @@ func rollingRestart(ctx context.Context, d *tool.Deps, procs []supervisor.Info, 
 // replace makes the processes called spec.Name run spec, with a graceful
 // restart of each instance in turn; a change of the number of instances
 // scales first. It returns the processes after.
-func replace(ctx context.Context, d *tool.Deps, spec supervisor.Spec, cause supervisor.Cause) ([]supervisor.Info, error) {
+func replace(ctx context.Context, d *Deps, spec supervisor.Spec, cause supervisor.Cause) ([]supervisor.Info, error) {
 	cur := running(d, spec.Name)
 	if len(cur) == 0 {
 		return d.Procs.Start(spec)
@@ -99,7 +98,7 @@ func replace(ctx context.Context, d *tool.Deps, spec supervisor.Spec, cause supe
 
 // syncCron brings the cron scheduler in step after specs changed without a
 // start (a start reaches it through the supervisor's events).
-func syncCron(d *tool.Deps) {
+func syncCron(d *Deps) {
 	if d.Cron != nil {
 		d.Cron.Sync(d.Procs.List())
 	}

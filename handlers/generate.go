@@ -1,4 +1,4 @@
-package tools
+package handlers
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/tool/schema"
 )
 
 // SchemaFile is what schemas/<tool>.json holds: the tool as MCP clients see
@@ -35,20 +36,20 @@ func Generated(entries []tool.Entry) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for _, e := range entries {
 		info := e.Info()
-		in, err := e.InputSchema()
+		in, err := schema.Input(e)
 		if err != nil {
 			return nil, err
 		}
-		out, err := e.OutputSchema()
+		out, err := schema.Output(e)
 		if err != nil {
 			return nil, err
 		}
-		result, err := e.ResultSchema()
+		result, err := schema.Result(e)
 		if err != nil {
 			return nil, err
 		}
 		f := SchemaFile{Name: info.Name, Title: info.Title, Description: info.Summary, CLI: info.CLI,
-			Aliases: info.Aliases, Effect: info.Effect.String(), Annotations: e.Annotations(),
+			Aliases: info.Aliases, Effect: info.Effect.String(), Annotations: Annotations(info),
 			InputSchema: in, OutputSchema: out, ResultSchema: result}
 		b, err := json.MarshalIndent(f, "", "  ")
 		if err != nil {

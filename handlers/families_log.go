@@ -1,0 +1,4 @@
+package handlers
+
+// logHandlers answer the log family's tools, in tools' order.
+var logHandlers = []Handler{Logs, Flush}

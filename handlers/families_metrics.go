@@ -1,0 +1,4 @@
+package handlers
+
+// metricsHandlers answer the metrics family's tools, in tools' order.
+var metricsHandlers = []Handler{Metrics, MetricsServe}

@@ -1,0 +1,90 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/tools"
+)
+
+// TestEveryContractAnswered: the tools the CLI knows (tools.All) and the
+// tools velosd serves (All) are the same, in the same order — no contract
+// without a handler, no handler without a contract, none bound twice.
+func TestEveryContractAnswered(t *testing.T) {
+	served := map[tool.Entry]int{}
+	for i, h := range All {
+		if j, dup := served[h.Tool()]; dup {
+			t.Errorf("%s is answered twice (All[%d] and All[%d])", h.Tool().Info().Name, j, i)
+		}
+		served[h.Tool()] = i
+	}
+	for i, e := range tools.All {
+		j, ok := served[e]
+		switch {
+		case !ok:
+			t.Errorf("%s (tools.All[%d]) has no handler in handlers.All: bind one with Bind in handlers/", e.Info().Name, i)
+		case j != i:
+			t.Errorf("%s is tools.All[%d] but handlers.All[%d]: keep the lists in the same order", e.Info().Name, i, j)
+		}
+		delete(served, e)
+	}
+	for e := range served {
+		t.Errorf("handler for %s answers a contract that is not in tools.All", e.Info().Name)
+	}
+}
+
+func TestAnnotationsFollowEffect(t *testing.T) {
+	for _, c := range []struct {
+		e                     tool.Effect
+		readOnly, destructive bool
+	}{{tool.ReadOnly, true, false}, {tool.Mutating, false, false}, {tool.Destructive, false, true}} {
+		a := Annotations(tool.Info{Effect: c.e})
+		if a.ReadOnlyHint != c.readOnly || (a.DestructiveHint != nil && *a.DestructiveHint != c.destructive) || *a.OpenWorldHint {
+			t.Errorf("%s: %+v", c.e, a)
+		}
+	}
+	if (tool.Effect(0)).String() != "unset" {
+		t.Error("the zero effect must read as unset")
+	}
+}
+
+type echoIn struct {
+	Target string `json:"target" help:"What to echo."`
+}
+
+type echoOut struct {
+	Echo string `json:"echo"`
+}
+
+var echo = Bind(&tool.Def[echoIn, echoOut]{Name: "sample_echo", CLI: "echo", Title: "Echo", Summary: "Echo.", Effect: tool.Mutating},
+	func(ctx context.Context, d *Deps, in echoIn) (echoOut, error) { return echoOut{Echo: in.Target}, nil })
+
+// The title is for people: tools/list leaves it out, annotations too.
+func TestNoTitleInToolsList(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "t"}, nil)
+	if err := echo.Register(srv, &Deps{}); err != nil {
+		t.Fatal(err)
+	}
+	st, ct := mcp.NewInMemoryTransports()
+	if _, err := srv.Connect(context.Background(), st, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c"}, nil).Connect(context.Background(), ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	if strings.Contains(string(b), `"title"`) || !strings.Contains(string(b), `"description":"Echo."`) {
+		t.Errorf("tools/list: %s", b)
+	}
+}
