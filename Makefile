@@ -1,6 +1,8 @@
 # Velos — the two commands the README promises: `make demo` and `make test`.
 GO      ?= go
 BIN     := bin/velos
+# velos and velosd are built (and installed) side by side: velos starts the
+# velosd beside it.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DEMO_HOME ?= $(CURDIR)/.demo
@@ -8,7 +10,7 @@ DEMO_HOME ?= $(CURDIR)/.demo
 .PHONY: build test generate evals demo demo-stop lint bench clean
 
 build:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/velos
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/velos ./cmd/velosd
 
 test:
 	$(GO) test -count=1 -timeout 6m ./...

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/velos}
 N=${N:-100}            # processes
 SECONDS_CPU=${SECONDS_CPU:-20}
-[ -x "$BIN" ] || go build -trimpath -ldflags "-s -w" -o "$BIN" ./cmd/velos
+[ -x "$BIN" ] && [ -x "$(dirname "$BIN")/velosd" ] || go build -trimpath -ldflags "-s -w" -o "$(dirname "$BIN")/" ./cmd/velos ./cmd/velosd
 export VELOS_HOME=$(mktemp -d /tmp/velos-mbench.XXXX)
 trap '"$BIN" kill >/dev/null 2>&1 || true; rm -rf "$VELOS_HOME"' EXIT
 

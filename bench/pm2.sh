@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/velos}
 RUNS=${RUNS:-30}
 LINES=${LINES:-1000000}
-[ -x "$BIN" ] || go build -trimpath -ldflags "-s -w" -o "$BIN" ./cmd/velos
+[ -x "$BIN" ] && [ -x "$(dirname "$BIN")/velosd" ] || go build -trimpath -ldflags "-s -w" -o "$(dirname "$BIN")/" ./cmd/velos ./cmd/velosd
 BIN=$(realpath "$BIN")
 work=$(mktemp -d /tmp/velos-vs-pm2.XXXX)
 export VELOS_HOME=$work/velos PM2_HOME=$work/pm2

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/velos}
-[ -x "$BIN" ] || go build -trimpath -ldflags "-s -w" -o "$BIN" ./cmd/velos
+[ -x "$BIN" ] && [ -x "$(dirname "$BIN")/velosd" ] || go build -trimpath -ldflags "-s -w" -o "$(dirname "$BIN")/" ./cmd/velos ./cmd/velosd
 export VELOS_HOME=$(mktemp -d /tmp/velos-bench.XXXX)
 trap '"$BIN" kill >/dev/null 2>&1 || true; rm -rf "$VELOS_HOME"' EXIT
 RUNS=${RUNS:-50}

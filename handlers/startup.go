@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/velos-pm/velos/core/daemon"
 	"github.com/velos-pm/velos/core/startup"
 	"github.com/velos-pm/velos/tools"
 )
@@ -49,10 +50,14 @@ var Unstartup = Bind(tools.Unstartup, func(ctx context.Context, d *Deps, in tool
 	return tools.UnstartupOut{Path: u.Path, Removed: removed, Disable: u.Disable}, nil
 })
 
-// startupUnit generates the definition for the daemon answering: its
-// binary, its VELOS_HOME and the account it runs as.
+// startupUnit generates the definition for the daemon answering: the velos
+// installed with it (the unit runs velos daemon, which execs this velosd),
+// its VELOS_HOME and the account it runs as.
 func startupUnit(d *Deps, system string, wide bool) (startup.Unit, error) {
 	exe, err := os.Executable()
+	if err == nil {
+		exe, err = daemon.Companion(exe, daemon.CLIName)
+	}
 	if err != nil {
 		return startup.Unit{}, fmt.Errorf("startup: find the velos binary: %w", err)
 	}

@@ -1,7 +1,9 @@
 // Command velos is a process manager whose every operation is an MCP tool.
-// The CLI is generated from the tool registry (tools.All) and calls the
-// daemon over MCP on its unix socket; `velos daemon` is the daemon and
-// `velos mcp-server` bridges an MCP client on stdio to it.
+// The CLI is generated from the tool contracts (tools.All) and calls the
+// daemon, velosd, over MCP on its unix socket, starting it when needed;
+// `velos daemon` runs velosd in the foreground and `velos mcp-server`
+// bridges an MCP client on stdio to it. It links no supervisor, metrics or
+// telemetry: see DESIGN.md, "Why two binaries".
 package main
 
 import (
@@ -38,7 +40,7 @@ const (
 // from the registry.
 type CLI struct {
 	tool.Globals
-	Daemon    daemonCmd    `cmd:"" group:"Daemon" help:"Run the daemon in the foreground (for systemd, containers and debugging)."`
+	Daemon    daemonCmd    `cmd:"" group:"Daemon" help:"Run the daemon (velosd) in the foreground, for systemd, containers and debugging; velos daemon --help lists its flags."`
 	MCPServer mcpServerCmd `cmd:"" group:"Daemon" name:"mcp-server" help:"Serve MCP over stdio, bridged to the daemon (for Claude, Cursor and other agents)."`
 	Version   versionCmd   `cmd:"" group:"Daemon" help:"Print the velos version."`
 	Monit     monitCmd     `cmd:"" group:"Processes" help:"Live dashboard: CPU and memory of every process, details and logs of the selected one; restart or stop it."`
@@ -64,6 +66,15 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 			code = int(e)
 		}
 	}()
+	// The answers that need neither the registry nor a daemon come first:
+	// a CLI call is a process start, and these must cost nothing more.
+	switch {
+	case len(args) == 1 && (args[0] == "--version" || args[0] == "version"):
+		fmt.Fprintln(stdout, "velos", version)
+		return exitOK
+	case len(args) > 0 && args[0] == "daemon":
+		return execDaemon(args[1:], stderr)
+	}
 	home, err := daemon.DefaultHome()
 	if err != nil {
 		fmt.Fprintln(stderr, "velos:", err)
@@ -94,6 +105,10 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	if errors.Is(err, errNothingToDo) {
 		fmt.Fprintln(stderr, "velos: the daemon is not running; nothing to do")
 		return exitOK
+	}
+	var ec exitCode
+	if errors.As(err, &ec) {
+		return int(ec)
 	}
 	if err != nil {
 		return fail(stderr, cli.JSON || cli.AI, err, codeOf(err))

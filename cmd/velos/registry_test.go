@@ -85,9 +85,13 @@ func TestNewToolAppearsEverywhere(t *testing.T) {
 func inMemory(t *testing.T, entries []handlers.Handler) *mcp.ClientSession {
 	t.Helper()
 	procs := supervisor.NewManager(supervisor.Options{})
-	srv, err := newServer(entries, &handlers.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()})
-	if err != nil {
-		t.Fatal(err)
+	// The daemon's server (cmd/velosd) adds resources and prompts to this.
+	srv := mcp.NewServer(&mcp.Implementation{Name: "velos-test"}, nil)
+	d := &handlers.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()}
+	for _, h := range entries {
+		if err := h.Register(srv, d); err != nil {
+			t.Fatal(err)
+		}
 	}
 	st, ct := mcp.NewInMemoryTransports()
 	if _, err := srv.Connect(context.Background(), st, nil); err != nil {

@@ -19,9 +19,10 @@ const ReadyFDEnv = "VELOS_READY_FD"
 var ErrStart = errors.New("could not start the daemon")
 
 // Dial connects to the home's daemon. When none answers and autostart is
-// set, it starts `exe daemon` in the background (like PM2) and connects once
-// that daemon says it is listening.
-func Dial(h Home, autostart bool, exe string) (net.Conn, error) {
+// set, it starts the velosd installed with cli, the CLI's own binary (see
+// [Companion]), in the background (like PM2) and connects once that daemon
+// says it is listening.
+func Dial(h Home, autostart bool, cli string) (net.Conn, error) {
 	c, err := net.Dial("unix", h.Socket())
 	if err == nil || !autostart {
 		if err != nil {
@@ -43,6 +44,10 @@ func Dial(h Home, autostart bool, exe string) (net.Conn, error) {
 	// (velos kill just returned) or about to listen: wait for either.
 	if c, err := waitAnswerOrGone(h, 10*time.Second); c != nil || err != nil {
 		return c, err
+	}
+	exe, err := Companion(cli, DaemonName)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStart, err)
 	}
 	if err := spawn(h, exe); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStart, err)
@@ -85,7 +90,7 @@ func WaitStopped(h Home, timeout time.Duration) error {
 	return nil
 }
 
-// spawn starts a daemon and waits until it listens or fails.
+// spawn starts the daemon binary exe and waits until it listens or fails.
 func spawn(h Home, exe string) error {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -98,7 +103,7 @@ func spawn(h Home, exe string) error {
 		return fmt.Errorf("start daemon: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(exe, "daemon")
+	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), "VELOS_HOME="+h.Dir, ReadyFDEnv+"=3")
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Stdout, cmd.Stderr = logf, logf // a panic's trace lands in daemon.log

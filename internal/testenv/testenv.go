@@ -1,6 +1,7 @@
-// Package testenv runs the real velos binary for end-to-end tests and evals:
-// built once per test binary, each test with its own VELOS_HOME, talking to a
-// real daemon on a real unix socket.
+// Package testenv runs the real velos binaries for end-to-end tests and
+// evals: velos and velosd built once per test binary into one folder (so
+// velos finds velosd beside itself, as installed), each test with its own
+// VELOS_HOME, talking to a real daemon on a real unix socket.
 package testenv
 
 import (
@@ -35,7 +36,8 @@ func Root() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// Velos builds ./cmd/velos once per test process and returns its path.
+// Velos builds ./cmd/velos and ./cmd/velosd once per test process, into
+// one folder, and returns the path of velos.
 func Velos(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -45,7 +47,7 @@ func Velos(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "velos")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/velos")
+		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/velos", "./cmd/velosd")
 		cmd.Dir = Root()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = &buildError{out: string(out), err: err}
@@ -90,6 +92,12 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Velosd is the daemon binary built beside [Velos].
+func Velosd(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(filepath.Dir(Velos(t)), "velosd")
 }
 
 type buildError struct {

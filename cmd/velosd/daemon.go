@@ -30,18 +30,20 @@ import (
 	"github.com/velos-pm/velos/resources"
 )
 
+// daemonCmd is what velosd's flags ask for (see main.go).
 type daemonCmd struct {
 	monitorFlags
-	Resurrect bool `help:"Start the processes saved with velos save before serving (for boot); a missing or bad dump is logged to daemon.log, not fatal."`
+	// Resurrect starts the processes saved with velos save before serving.
+	Resurrect bool
 }
 
 // monitorFlags are the daemon's monitoring settings. Each also reads an
 // environment variable, so a daemon autostarted by the CLI (which inherits
 // the CLI's environment) can be configured too.
 type monitorFlags struct {
-	MetricsAddr        string        `name:"metrics-addr" env:"VELOS_METRICS_ADDR" placeholder:"HOST:PORT" help:"Serve Prometheus /metrics here from the start, e.g. 127.0.0.1:9615 (as velos metrics serve)."`
-	MetricsAllowRemote bool          `name:"metrics-allow-remote" env:"VELOS_METRICS_ALLOW_REMOTE" help:"Allow --metrics-addr off loopback."`
-	SampleInterval     time.Duration `name:"sample-interval" env:"VELOS_SAMPLE_INTERVAL" default:"5s" help:"How often processes are measured while no client watches (1s while one does); max_memory acts after 3 samples above the limit."`
+	MetricsAddr        string
+	MetricsAllowRemote bool
+	SampleInterval     time.Duration
 }
 
 // Run serves until SIGTERM/SIGINT or daemon_kill, then stops every process
