@@ -23,10 +23,11 @@ import (
 // subscriptions on the same connection.
 type Session interface {
 	Caller
-	// Subscribe subscribes to the resource at uri. The channel receives a
-	// signal after each resources/updated notification for it (signals
-	// that arrive while one is pending merge) and is closed when the
-	// session ends.
+	// Subscribe subscribes to the resource at uri and returns once the
+	// daemon has acknowledged it: an update after that is not missed. The
+	// channel receives a signal after each resources/updated notification
+	// for it (signals that arrive while one is pending merge) and is closed
+	// when the session ends.
 	Subscribe(ctx context.Context, uri string) (<-chan struct{}, error)
 	Close() error
 }

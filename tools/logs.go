@@ -213,12 +213,6 @@ func bound(v, def, hard int) int {
 	return min(v, hard)
 }
 
-// settleDelay: under MCP 2026-07-28 a subscription becomes active on the
-// daemon a moment after Subscribe returns, with no answer to wait for, so a
-// line written in that moment would wait for the next one's notification.
-// One catch-up call after this delay closes the gap.
-const settleDelay = 300 * time.Millisecond
-
 // streamLogs is `velos logs`: the lines asked for, then, when following,
 // the new ones after each resources/updated notification of the process's
 // log resource — the same path an MCP client subscribing to it takes.
@@ -290,7 +284,6 @@ func streamLogs(ctx context.Context, in LogsIn, s tool.Stream[LogsIn, LogsOut], 
 		// Nothing was logged yet: everything from now on is new.
 		next.Since = start.UTC().Format(time.RFC3339Nano)
 	}
-	settle := time.After(settleDelay)
 	for {
 		select {
 		case <-ctx.Done():
@@ -299,8 +292,6 @@ func streamLogs(ctx context.Context, in LogsIn, s tool.Stream[LogsIn, LogsOut], 
 			if !ok {
 				return errors.New("the daemon closed the connection")
 			}
-		case <-settle:
-			settle = nil
 		}
 		for {
 			out, err := s.Call(ctx, next)

@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"fmt"
 
 	"github.com/velos-pm/velos/core/daemon"
+	"github.com/velos-pm/velos/internal/mcpclient"
 	"github.com/velos-pm/velos/tool"
 )
 
@@ -17,8 +16,9 @@ var errDaemon = errors.New("daemon")
 // errNothingToDo: a tool that must not start a daemon found none running.
 var errNothingToDo = errors.New("daemon not running")
 
-// client is the CLI's [tool.Caller]: one MCP session on the daemon socket per
-// command, starting the daemon first when needed.
+// client is the CLI's [tool.Caller]: one connection to the daemon socket per
+// command, starting the daemon first when needed, and one round trip per
+// call (MCP 2026-07-28 needs no handshake).
 type client struct {
 	home daemon.Home
 	exe  string
@@ -33,12 +33,14 @@ func (c *client) Call(ctx context.Context, t tool.Info, args any) (json.RawMessa
 	return s.Call(ctx, t, args)
 }
 
-func textOf(res *mcp.CallToolResult) string {
-	var parts []string
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			parts = append(parts, tc.Text)
-		}
+// result turns a tools/call answer into the tool's structured output, or
+// its failure into a *[tool.Error].
+func result(t tool.Info, res *mcpclient.Result) (json.RawMessage, error) {
+	if res.IsError {
+		return nil, &tool.Error{Tool: t.Name, Msg: res.Text()}
 	}
-	return strings.Join(parts, "\n")
+	if len(res.StructuredContent) == 0 {
+		return nil, fmt.Errorf("%s: result: no structured content", t.Name)
+	}
+	return res.StructuredContent, nil
 }

@@ -252,3 +252,14 @@ func TestReadmeListsRedactionRules(t *testing.T) {
 		}
 	}
 }
+
+// textOf is a tool result's text content.
+func textOf(res *mcp.CallToolResult) string {
+	var parts []string
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			parts = append(parts, tc.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"net"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/velos-pm/velos/core/daemon"
 	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/handlers"
@@ -38,11 +41,13 @@ var (
 	})
 )
 
-// TestNewToolAppearsEverywhere adds a tool to a copy of the registry and sees
-// it as a CLI command (help and a call) and as an MCP tool, with no other code.
+// TestNewToolAppearsEverywhere adds a tool to a copy of the registry — a
+// contract and the handler bound to it — and sees it as an MCP tool and as
+// a CLI command (help, and a call through the CLI's own client to a server
+// on a real unix socket), with no other code.
 func TestNewToolAppearsEverywhere(t *testing.T) {
 	entries := append(append([]tool.Entry{}, tools.All...), throwaway, nested)
-	cs := inMemory(t, append(append([]handlers.Handler{}, handlers.All...), throwawayHandler, nestedHandler))
+	home, cs := serve(t, append(append([]handlers.Handler{}, handlers.All...), throwawayHandler, nestedHandler))
 	lt, err := cs.ListTools(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +62,7 @@ func TestNewToolAppearsEverywhere(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	var cli CLI
-	parser, err := newParser(&cli, entries, &memCaller{cs}, &out, &errb)
+	parser, err := newParser(&cli, entries, &client{home: home}, &out, &errb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,49 +86,72 @@ func TestNewToolAppearsEverywhere(t *testing.T) {
 	}
 }
 
-// inMemory serves a registry on an in-memory MCP transport and connects to it.
-func inMemory(t *testing.T, entries []handlers.Handler) *mcp.ClientSession {
+// serve serves a registry's handlers on the socket of a fresh home, as
+// velosd does (without resources and prompts), and returns the home with
+// an SDK client session on it.
+func serve(t *testing.T, entries []handlers.Handler) (daemon.Home, *mcp.ClientSession) {
 	t.Helper()
+	dir, err := os.MkdirTemp("", "vh") // short: a socket path has at most 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := daemon.Home{Dir: dir}
 	procs := supervisor.NewManager(supervisor.Options{})
-	// The daemon's server (cmd/velosd) adds resources and prompts to this.
 	srv := mcp.NewServer(&mcp.Implementation{Name: "velos-test"}, nil)
-	d := &handlers.Deps{Procs: procs, Home: t.TempDir(), Specs: state.NewTable()}
+	d := &handlers.Deps{Procs: procs, Home: dir, Specs: state.NewTable()}
 	for _, h := range entries {
 		if err := h.Register(srv, d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	st, ct := mcp.NewInMemoryTransports()
-	if _, err := srv.Connect(context.Background(), st, nil); err != nil {
+	ln, err := net.Listen("unix", home.Socket())
+	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t"}, nil).Connect(context.Background(), ct, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		ln.Close()
+		wg.Wait()
+		os.RemoveAll(dir)
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				if ss, err := srv.Connect(ctx, &mcp.IOTransport{Reader: c, Writer: c}, nil); err == nil {
+					_ = ss.Wait()
+				}
+			}()
+		}
+	}()
+	conn, err := net.Dial("unix", home.Socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t"}, nil).Connect(ctx, &mcp.IOTransport{Reader: conn, Writer: conn}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cs.Close() })
-	return cs
-}
-
-type memCaller struct{ cs *mcp.ClientSession }
-
-func (m *memCaller) Call(ctx context.Context, t tool.Info, args any) (json.RawMessage, error) {
-	res, err := m.cs.CallTool(ctx, &mcp.CallToolParams{Name: t.Name, Arguments: args})
-	if err != nil {
-		return nil, err
-	}
-	if res.IsError {
-		return nil, &tool.Error{Tool: t.Name, Msg: textOf(res)}
-	}
-	return json.Marshal(res.StructuredContent)
+	return home, cs
 }
 
 func TestNestedCommand(t *testing.T) {
 	entries := append(append([]tool.Entry{}, tools.All...), nested)
-	cs := inMemory(t, append(append([]handlers.Handler{}, handlers.All...), nestedHandler))
+	home, _ := serve(t, append(append([]handlers.Handler{}, handlers.All...), nestedHandler))
 	var out, errb bytes.Buffer
 	var cli CLI
-	parser, err := newParser(&cli, entries, &memCaller{cs}, &out, &errb)
+	parser, err := newParser(&cli, entries, &client{home: home}, &out, &errb)
 	if err != nil {
 		t.Fatal(err)
 	}

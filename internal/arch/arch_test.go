@@ -19,6 +19,8 @@ var forbidden = map[string][]rule{
 		{"go.opentelemetry.io/", "OpenTelemetry"},
 		{"google.golang.org/grpc", "gRPC"},
 		{"github.com/shirou/gopsutil", "process statistics"},
+		{"github.com/modelcontextprotocol/go-sdk", "the MCP SDK (the CLI's client is internal/mcpclient: one round trip a call)"},
+		{"github.com/google/jsonschema-go", "schema inference (the daemon's)"},
 	},
 	"./cmd/velosd": {
 		{"charm.land/bubbletea", "the TUI"},
