@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/velos-pm/velos/core/insight"
@@ -35,9 +36,15 @@ import (
 // maxFileLine bounds one line of a file read by the engine.
 const maxFileLine = 16 << 20
 
+// The stamps a line may start with, compiled on first use: the CLI links
+// this file, and a command that reads no file must not pay for them.
 var (
-	isoStamp    = regexp.MustCompile(`^\[?(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2})?`)
-	syslogStamp = regexp.MustCompile(`^\[?([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}:\d{2}:\d{2})`)
+	isoStamp = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\[?(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2})?`)
+	})
+	syslogStamp = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\[?([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}:\d{2}:\d{2})`)
+	})
 )
 
 // leadingTime parses the timestamp a line starts with; year is used for
@@ -47,7 +54,7 @@ func leadingTime(s string, year int) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	if c := s[0]; c >= '0' && c <= '9' || c == '[' && len(s) > 1 && s[1] >= '0' && s[1] <= '9' {
-		m := isoStamp.FindStringSubmatch(s)
+		m := isoStamp().FindStringSubmatch(s)
 		if m == nil {
 			return time.Time{}, false
 		}
@@ -66,7 +73,7 @@ func leadingTime(s string, year int) (time.Time, bool) {
 		t, err := time.Parse("2006-01-02 15:04:05.999999999Z07:00", v+zone)
 		return t, err == nil
 	}
-	m := syslogStamp.FindStringSubmatch(s)
+	m := syslogStamp().FindStringSubmatch(s)
 	if m == nil {
 		return time.Time{}, false
 	}

@@ -49,6 +49,7 @@ func Velos(t testing.TB) string {
 		binPath = filepath.Join(dir, "velos")
 		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/velos", "./cmd/velosd")
 		cmd.Dir = Root()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as make build makes them
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = &buildError{out: string(out), err: err}
 		}
