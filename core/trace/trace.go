@@ -3,12 +3,15 @@
 // process (start, restart with its cause, crash with its backoff, stop, exit).
 //
 // It is configured only by the standard environment variables
-// (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, plus
-// the exporter's and batch processor's own OTEL_* variables). When neither
-// endpoint is set, [New] returns a nil *Tracer, whose methods do nothing:
-// no provider, exporter, goroutine or connection exists, and this package
-// holds no package-level state, so an unconfigured daemon pays only for the
-// otel packages' own (small) init.
+// (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, the
+// exporter's OTEL_EXPORTER_OTLP_{HEADERS,TIMEOUT,COMPRESSION,CERTIFICATE,
+// CLIENT_CERTIFICATE,CLIENT_KEY} and their TRACES_ forms, and the batch
+// processor's OTEL_BSP_*). When neither endpoint is set, [New] returns a nil
+// *Tracer, whose methods do nothing: no provider, exporter, goroutine or
+// connection exists, and this package holds no package-level state, so an
+// unconfigured daemon pays only for the otel packages' own (small) init.
+// The exporter is this package's own (otlp.go): the OpenTelemetry one links
+// gRPC.
 package trace
 
 import (
@@ -25,7 +28,6 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -112,10 +114,11 @@ func New(ctx context.Context, opts Options) (*Tracer, error) {
 	// Exporter failures (collector down) must not reach stdout or stderr,
 	// which a stdio MCP bridge may share: they go to the daemon log.
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("otel", "err", err) }))
-	exp, err := otlptracehttp.New(ctx) // endpoint, headers, TLS, timeout: from OTEL_* variables
+	cfg, err := readExporterConfig(os.Getenv)
 	if err != nil {
-		return nil, fmt.Errorf("trace: otlp exporter: %w", err)
+		return nil, fmt.Errorf("trace: %w", err)
 	}
+	exp := newExporter(cfg)
 	res, err := resource.New(ctx,
 		resource.WithAttributes(semconv.ServiceName("velos"), semconv.ServiceVersion(opts.Version)),
 		resource.WithTelemetrySDK(),

@@ -23,6 +23,9 @@ var forbidden = map[string][]rule{
 		{"github.com/google/jsonschema-go", "schema inference (the daemon's)"},
 	},
 	"./cmd/velosd": {
+		// Traces go over OTLP/HTTP (core/trace's own exporter): no gRPC.
+		{"google.golang.org/grpc", "gRPC"},
+		{"github.com/grpc-ecosystem/", "grpc-gateway"},
 		{"charm.land/bubbletea", "the TUI"},
 		{"charm.land/lipgloss", "the TUI"},
 		{"github.com/alecthomas/kong", "the CLI parser"},
@@ -59,7 +62,8 @@ func violations(deps []string, rules []rule) []string {
 
 // TestBinariesLinkOnlyWhatTheyRun fails when velos links the daemon's
 // domain, metrics, Prometheus, OpenTelemetry, gRPC or gopsutil, or velosd
-// links bubbletea, lipgloss or kong — on every OS the binaries are built for.
+// links gRPC, bubbletea, lipgloss or kong — on every OS the binaries are
+// built for.
 func TestBinariesLinkOnlyWhatTheyRun(t *testing.T) {
 	for _, goos := range []string{"linux", "darwin", "windows"} {
 		for pkg, rules := range forbidden {
