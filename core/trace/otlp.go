@@ -421,6 +421,6 @@ func anyValue(b pb, v attribute.Value) pb {
 		}
 		return append(binary.AppendUvarint(b.tag(5, wireBytes), uint64(len(arr))), arr...) // ArrayValue, even empty
 	}
-	s := v.Emit()
+	s := v.String()
 	return append(binary.AppendUvarint(b.tag(1, wireBytes), uint64(len(s))), s...)
 }
