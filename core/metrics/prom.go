@@ -1,17 +1,20 @@
 package metrics
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
+	"runtime"
+	rtmetrics "runtime/metrics"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // ProcessSample is what /metrics shows for one managed process. The daemon
@@ -48,74 +51,183 @@ type DaemonSource interface {
 	Self() SelfSample
 }
 
-// collector turns a Source into series at scrape time, so /metrics is exactly
-// as fresh as the last sampler pass and no gauge vectors need updating.
-type collector struct {
-	src Source
+// Scrapes are written here in the Prometheus text exposition format
+// (version 0.0.4) rather than through client_golang: the daemon exports a
+// dozen series, and the client library (with its protobuf model, procfs
+// reader and the default registry it fills in init) costs every daemon its
+// start-up work and ~2 MB of pages whether metrics are served or not. The
+// tests parse what is written with Prometheus's own parser and promtool.
 
-	cpu, rss, restarts, up, start, threads, fds *prometheus.Desc
-	managed, logDepth, sampleDur                *prometheus.Desc
+// family is one metric family of a scrape.
+type family struct {
+	name, help, typ string
+	samples         []sample
 }
 
-func newCollector(src Source) *collector {
-	l := []string{"name", "id", "instance"}
-	d := func(name, help string, labels []string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, labels, nil)
-	}
-	return &collector{
-		src:       src,
-		cpu:       d("velos_process_cpu_seconds_total", "CPU time (user+system) of the process tree since the process started.", l),
-		rss:       d("velos_process_resident_memory_bytes", "Resident memory of the process tree (sum over its processes).", l),
-		restarts:  d("velos_process_restarts_total", "Times the process has been restarted by velos.", l),
-		up:        d("velos_process_up", "1 when the process is running, 0 otherwise.", l),
-		start:     d("velos_process_start_time_seconds", "Start time of the current run, in seconds since the Unix epoch.", l),
-		threads:   d("velos_process_threads", "Threads in the process tree.", l),
-		fds:       d("velos_process_open_fds", "Open file descriptors in the process tree.", l),
-		managed:   d("velos_daemon_managed_processes", "Processes the daemon measured in its last pass.", nil),
-		logDepth:  d("velos_daemon_log_buffer_lines", "Log lines waiting to be written.", nil),
-		sampleDur: d("velos_daemon_sample_duration_seconds", "Duration of the last measurement pass.", nil),
-	}
+// sample is one series: its labels (name, value pairs, in name order) and
+// value.
+type sample struct {
+	labels []string
+	value  float64
 }
 
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.cpu, c.rss, c.restarts, c.up, c.start, c.threads, c.fds, c.managed, c.logDepth, c.sampleDur} {
-		ch <- d
-	}
+func (f *family) add(v float64, labels ...string) { f.samples = append(f.samples, sample{labels, v}) }
+
+// processLabels are the labels of a velos_process_* series, in name order.
+func processLabels(p ProcessSample) []string {
+	return []string{"id", strconv.Itoa(p.ID), "instance", strconv.Itoa(p.Instance), "name", p.Name}
 }
 
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	emit := func(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
-		m, err := prometheus.NewConstMetric(d, t, v, labels...)
-		if err != nil {
-			m = prometheus.NewInvalidMetric(d, fmt.Errorf("metric %s: %w", d, err))
-		}
-		ch <- m
-	}
-	for _, p := range c.src.Processes() {
-		l := []string{p.Name, strconv.Itoa(p.ID), strconv.Itoa(p.Instance)}
-		emit(c.up, prometheus.GaugeValue, b2f(p.Up), l...)
-		emit(c.restarts, prometheus.CounterValue, float64(p.Restarts), l...)
+// scrape is every family of src, the daemon's Go runtime and its process.
+func scrape(src Source) []*family {
+	g := func(name, help string) *family { return &family{name: name, help: help, typ: "gauge"} }
+	c := func(name, help string) *family { return &family{name: name, help: help, typ: "counter"} }
+	var (
+		cpu       = c("velos_process_cpu_seconds_total", "CPU time (user+system) of the process tree since the process started.")
+		rss       = g("velos_process_resident_memory_bytes", "Resident memory of the process tree (sum over its processes).")
+		restarts  = c("velos_process_restarts_total", "Times the process has been restarted by velos.")
+		up        = g("velos_process_up", "1 when the process is running, 0 otherwise.")
+		start     = g("velos_process_start_time_seconds", "Start time of the current run, in seconds since the Unix epoch.")
+		threads   = g("velos_process_threads", "Threads in the process tree.")
+		fds       = g("velos_process_open_fds", "Open file descriptors in the process tree.")
+		managed   = g("velos_daemon_managed_processes", "Processes the daemon measured in its last pass.")
+		logDepth  = g("velos_daemon_log_buffer_lines", "Log lines waiting to be written.")
+		sampleDur = g("velos_daemon_sample_duration_seconds", "Duration of the last measurement pass.")
+	)
+	for _, p := range src.Processes() {
+		l := processLabels(p)
+		up.add(b2f(p.Up), l...)
+		restarts.add(float64(p.Restarts), l...)
 		if !p.Up {
 			continue // a stopped process has no CPU, memory or start time to report
 		}
-		emit(c.cpu, prometheus.CounterValue, p.CPUSeconds, l...)
-		emit(c.rss, prometheus.GaugeValue, float64(p.RSS), l...)
-		emit(c.threads, prometheus.GaugeValue, float64(p.Threads), l...)
+		cpu.add(p.CPUSeconds, l...)
+		rss.add(float64(p.RSS), l...)
+		threads.add(float64(p.Threads), l...)
 		if p.FDs >= 0 {
-			emit(c.fds, prometheus.GaugeValue, float64(p.FDs), l...)
+			fds.add(float64(p.FDs), l...)
 		}
 		if !p.StartTime.IsZero() {
-			emit(c.start, prometheus.GaugeValue, float64(p.StartTime.UnixMilli())/1e3, l...)
+			start.add(float64(p.StartTime.UnixMilli())/1e3, l...)
 		}
 	}
-	if ds, ok := c.src.(DaemonSource); ok {
+	if ds, ok := src.(DaemonSource); ok {
 		self := ds.Self()
-		emit(c.managed, prometheus.GaugeValue, float64(self.Managed))
-		emit(c.sampleDur, prometheus.GaugeValue, self.SampleDuration.Seconds())
+		managed.add(float64(self.Managed))
+		sampleDur.add(self.SampleDuration.Seconds())
 		if self.LogBufferDepth >= 0 {
-			emit(c.logDepth, prometheus.GaugeValue, float64(self.LogBufferDepth))
+			logDepth.add(float64(self.LogBufferDepth))
 		}
 	}
+	fams := []*family{cpu, rss, restarts, up, start, threads, fds, managed, logDepth, sampleDur}
+	fams = append(fams, goFamilies()...)
+	return append(fams, selfFamilies()...)
+}
+
+// goFamilies are the Go runtime's series, read from runtime/metrics (no
+// stop-the-world), under the names client_golang's Go collector uses.
+func goFamilies() []*family {
+	rm := []rtmetrics.Sample{
+		{Name: "/sched/goroutines:goroutines"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/gc/cycles/total:gc-cycles"},
+		{Name: "/sched/gomaxprocs:threads"},
+	}
+	rtmetrics.Read(rm)
+	val := func(i int) float64 {
+		if rm[i].Value.Kind() != rtmetrics.KindUint64 {
+			return 0
+		}
+		return float64(rm[i].Value.Uint64())
+	}
+	threads, _ := runtime.ThreadCreateProfile(nil)
+	one := func(name, typ, help string, v float64, labels ...string) *family {
+		f := &family{name: name, help: help, typ: typ}
+		f.add(v, labels...)
+		return f
+	}
+	return []*family{
+		one("go_goroutines", "gauge", "Number of goroutines that currently exist.", val(0)),
+		one("go_threads", "gauge", "Number of OS threads created.", float64(threads)),
+		one("go_memstats_heap_alloc_bytes", "gauge", "Number of heap bytes allocated and still in use.", val(1)),
+		one("go_memstats_sys_bytes", "gauge", "Number of bytes obtained from system.", val(2)),
+		one("go_gc_cycles_total", "counter", "Number of completed GC cycles.", val(3)),
+		one("go_sched_gomaxprocs_threads", "gauge", "The current runtime.GOMAXPROCS setting.", val(4)),
+		one("go_info", "gauge", "Information about the Go environment.", 1, "version", runtime.Version()),
+	}
+}
+
+// writeFamilies writes fams in the text format, sorted by name; a family
+// without series is left out, as Prometheus's own registry does.
+func writeFamilies(w io.Writer, fams []*family) error {
+	sort.Slice(fams, func(i, j int) bool { return fams[i].name < fams[j].name })
+	var b []byte
+	for _, f := range fams {
+		if len(f.samples) == 0 {
+			continue
+		}
+		b = append(b, "# HELP "...)
+		b = append(b, f.name...)
+		b = append(b, ' ')
+		b = appendEscaped(b, f.help, false)
+		b = append(b, "\n# TYPE "...)
+		b = append(b, f.name...)
+		b = append(b, ' ')
+		b = append(b, f.typ...)
+		b = append(b, '\n')
+		for _, s := range f.samples {
+			b = append(b, f.name...)
+			if len(s.labels) > 0 {
+				b = append(b, '{')
+				for i := 0; i+1 < len(s.labels); i += 2 {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, s.labels[i]...)
+					b = append(b, '=', '"')
+					b = appendEscaped(b, s.labels[i+1], true)
+					b = append(b, '"')
+				}
+				b = append(b, '}')
+			}
+			b = append(b, ' ')
+			b = appendFloat(b, s.value)
+			b = append(b, '\n')
+		}
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// appendEscaped escapes a HELP text (backslash, newline) or a label value
+// (also the double quote), as the text format wants.
+func appendEscaped(b []byte, s string, quote bool) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			b = append(b, '\\', '\\')
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '"' && quote:
+			b = append(b, '\\', '"')
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+func appendFloat(b []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(b, "NaN"...)
+	case math.IsInf(v, 1):
+		return append(b, "+Inf"...)
+	case math.IsInf(v, -1):
+		return append(b, "-Inf"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
 func b2f(b bool) float64 {
@@ -126,27 +238,29 @@ func b2f(b bool) float64 {
 }
 
 // NewHandler returns an http.Handler serving src at /metrics in the
-// Prometheus exposition format, from a registry of its own (never the global
-// default, so nothing leaks between daemons in one test binary) holding the
-// Go runtime and process collectors for the daemon and the velos_* series.
+// Prometheus text exposition format: the velos_* series, the daemon's Go
+// runtime (go_*) and, on Linux, its process (process_*).
 func NewHandler(src Source) (http.Handler, error) {
 	if src == nil {
 		return nil, errors.New("metrics handler: nil source")
 	}
-	reg := prometheus.NewRegistry()
-	for _, c := range []prometheus.Collector{
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newCollector(src),
-	} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("metrics handler: register collector: %w", err)
-		}
-	}
 	mux := http.NewServeMux()
-	// ContinueOnError: one bad series (say two processes reported under the
-	// same labels) should not blank the whole scrape.
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "GET /metrics", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		var out io.Writer = w
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			defer zw.Close()
+			out = zw
+		}
+		_ = writeFamilies(out, scrape(src)) // a write error is the scraper gone
+	})
 	return mux, nil
 }
 
