@@ -16,9 +16,8 @@
 //     target that has [Target.MaxMemory] set and reports its verdict in
 //     [Sample.Memory].
 //   - [NewHandler] and [Serve] expose /metrics from a [Source] the daemon
-//     implements. This package creates no registry, collector or listener
-//     until one of them is called (client_golang's own package init still
-//     builds its global default registry, which Velos never uses).
+//     implements, written in the Prometheus text format by prom.go (no
+//     client library: nothing runs at init, nothing listens until Serve).
 //
 // Linux reads procfs directly (one stat read per process); other systems use
 // gopsutil. Both readers feed the same accounting code.

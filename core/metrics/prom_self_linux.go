@@ -2,8 +2,8 @@ package metrics
 
 import (
 	"bufio"
-	"context"
 	"bytes"
+	"context"
 	"os"
 	"strconv"
 )

@@ -111,7 +111,9 @@ func TestEncodeDecodesWithTheOfficialTypes(t *testing.T) {
 	}
 }
 
-func kv(k string, v *commonpb.AnyValue) *commonpb.KeyValue { return &commonpb.KeyValue{Key: k, Value: v} }
+func kv(k string, v *commonpb.AnyValue) *commonpb.KeyValue {
+	return &commonpb.KeyValue{Key: k, Value: v}
+}
 
 // collector records what it was sent and answers with the statuses given,
 // then 200.
