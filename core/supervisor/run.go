@@ -353,6 +353,7 @@ func (r *run) settle(d time.Duration) {
 // wait reaps the child, stores its output and records the exit.
 func (r *run) wait(cmd *exec.Cmd, outR, errR *os.File, outDone, errDone <-chan struct{}) {
 	p := r.p
+	waitExited(cmd.Process.Pid)
 	err := cmd.Wait()
 	e := exitOf(cmd.ProcessState, err)
 	// Whatever the leader left behind in its group goes with it: no orphans.
