@@ -23,7 +23,7 @@ import (
 
 	"github.com/velos-pm/velos/core/config"
 	"github.com/velos-pm/velos/core/insight"
-	"github.com/velos-pm/velos/core/supervisor"
+	"github.com/velos-pm/velos/core/spec"
 )
 
 // The targets.
@@ -205,8 +205,8 @@ func (e *exporter) note(a *app, key, value, done string) {
 type app struct {
 	name string
 	p    config.Process
-	spec supervisor.Spec // with defaults
-	argv []string        // paths moved to the app dir
+	spec spec.Spec // with defaults
+	argv []string  // paths moved to the app dir
 	cwd  string
 	// env holds the plain variables, secret those the redaction rules mask.
 	env, secret map[string]string
@@ -234,7 +234,7 @@ type probe struct {
 	url    string // ready_http with $PORT replaced
 }
 
-func (e *exporter) app(ent config.Entry, spec supervisor.Spec) (*app, error) {
+func (e *exporter) app(ent config.Entry, spec spec.Spec) (*app, error) {
 	p := ent.Process
 	a := &app{name: ent.Name, p: p, spec: spec.WithDefaults(), cwd: e.path(spec.Cwd)}
 	a.instances = a.spec.Instances
@@ -430,7 +430,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // signalName spells a kill_signal as SIGTERM.
 func signalName(s string) string {
 	if s == "" {
-		return supervisor.DefaultKillSignal
+		return spec.DefaultKillSignal
 	}
 	if !strings.HasPrefix(s, "SIG") {
 		return "SIG" + s
