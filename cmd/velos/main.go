@@ -87,8 +87,19 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	args = jsonAlias(args, tools.All)
 	caller := &client{home: home, exe: exe}
-	var cli CLI
-	parser, err := newParser(&cli, commandEntries(args, tools.All), caller, stdout, stderr)
+	// A command that names a tool gets a parser of that tool alone: the
+	// static commands' model costs more to build than the rest of the call.
+	entries := commandEntries(args, tools.All)
+	var root any
+	var globals *tool.Globals
+	if len(entries) < len(tools.All) {
+		r := &toolCLI{}
+		root, globals = r, &r.Globals
+	} else {
+		r := &CLI{}
+		root, globals = r, &r.Globals
+	}
+	parser, err := newParser(root, entries, caller, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "velos: registry:", err)
 		return exitUnknown
@@ -101,7 +112,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	tty := isTerminal(stdout)
 	t := &tool.Term{Out: stdout, Err: stderr, Cwd: cwd, Home: home.Dir,
 		Render: render.Options{TTY: tty, Color: tty && os.Getenv("NO_COLOR") == ""}}
-	err = kctx.Run(&cli.Globals, t, home, caller)
+	err = kctx.Run(globals, t, home, caller)
 	if errors.Is(err, errNothingToDo) {
 		fmt.Fprintln(stderr, "velos: the daemon is not running; nothing to do")
 		return exitOK
@@ -111,7 +122,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		return int(ec)
 	}
 	if err != nil {
-		return fail(stderr, cli.JSON || cli.AI, err, codeOf(err))
+		return fail(stderr, globals.JSON || globals.AI, err, codeOf(err))
 	}
 	return exitOK
 }
@@ -160,8 +171,13 @@ func jsonAlias(args []string, entries []tool.Entry) []string {
 	return args
 }
 
-// newParser builds the kong parser: static commands plus one command per tool.
-func newParser(cli *CLI, entries []tool.Entry, c tool.Caller, stdout, stderr io.Writer) (*kong.Kong, error) {
+// toolCLI is the root of a command line that names a tool: the global
+// flags and that tool's command, none of the static ones.
+type toolCLI struct{ tool.Globals }
+
+// newParser builds the kong parser: root's static commands (a [CLI] or a
+// [toolCLI]) plus one command per tool.
+func newParser(root any, entries []tool.Entry, c tool.Caller, stdout, stderr io.Writer) (*kong.Kong, error) {
 	opts := []kong.Option{
 		kong.Name("velos"),
 		kong.Description("A process manager for developers, SREs and AI agents. Every command is also an MCP tool."),
@@ -189,7 +205,7 @@ func newParser(cli *CLI, entries []tool.Entry, c tool.Caller, stdout, stderr io.
 	for _, parent := range order {
 		opts = append(opts, kong.DynamicCommand(parent, parentHelp(parents[parent]), "Processes", nestedCommand(parents[parent], c)))
 	}
-	return kong.New(cli, opts...)
+	return kong.New(root, opts...)
 }
 
 func aliasTags(info tool.Info) []string {
