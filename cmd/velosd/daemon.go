@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -163,6 +164,9 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	log.Info("daemon started", "pid", os.Getpid(), "home", home.Dir, "version", version)
 	ready(nil)
 	cfg.ready(ctx)
+	// Starting (registering the tools' schemas above all) left garbage the
+	// idle daemon will not reuse: give those pages back now.
+	debug.FreeOSMemory()
 	go exitWhenSocketGoes(ctx, home.Socket(), shutdown, log)
 
 	serve(ctx, ln, srv, log)

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -22,7 +24,22 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	tuneMemory()
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// tuneMemory fits the runtime to a daemon whose heap is small and
+// long-lived. A collection at 50% growth instead of 100% halves the heap's
+// floor (4 MiB by default); GOGC and GOMEMLIMIT in the environment still
+// win. Allocation sampling is off: its first sample creates a 1.4 MiB bucket
+// table, and nothing reads the profile.
+func tuneMemory() {
+	runtime.MemProfileRate = 0
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+}
 
 // Main runs the daemon with args and returns its exit code: 0 after a
 // graceful stop, 1 when it could not serve (another daemon holds the home,
