@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -91,6 +92,7 @@ type Store struct {
 
 	comp compressor
 	subs subscribers
+	bufs buffers
 }
 
 // Open prepares a store in opts.Dir, creating the directory if needed. It
@@ -213,17 +215,50 @@ func (s *Store) run(a *attachment, sk *sink, done chan struct{}) {
 		_, _ = io.Copy(io.Discard, a.r)
 		return
 	}
-	// One buffer per Attach, reused for every read. It starts small — most
-	// processes print little, and a daemon with 100 of them must stay lean —
-	// and doubles up to readBufSize whenever a read fills it.
-	buf := make([]byte, initialBufSize)
+	// A pipe the runtime polls (a child's stdout or stderr) is read only
+	// once it has data, into a pooled buffer given back whenever no partial
+	// line is left in it: an idle process holds no buffer. Other readers
+	// block in Read and keep theirs. The buffer starts small — most
+	// processes print little, and a daemon with 100 of them must stay
+	// lean — and doubles up to readBufSize whenever a read fills it.
+	var rc syscall.RawConn
+	if sc, ok := a.r.(syscall.Conn); ok && pollable {
+		if c, err := sc.SyscallConn(); err == nil {
+			rc = c
+		}
+	}
+	size := initialBufSize
+	var pb *pooled // holds buf, nil while the reader holds none
+	var buf []byte
 	end := 0
 	cont := false // a piece of the current (long) line is already written
-	for {
-		if end == len(buf) && len(buf) < readBufSize {
-			buf = append(buf, make([]byte, min(len(buf), readBufSize-len(buf)))...)
+	defer func() {
+		if pb != nil {
+			s.bufs.put(pb)
 		}
-		n, err := a.r.Read(buf[end:])
+	}()
+	for {
+		if pb == nil {
+			pb = s.bufs.get(size)
+			buf = pb.b
+		}
+		if end == len(buf) && len(buf) < readBufSize {
+			size = min(2*len(buf), readBufSize)
+			np := s.bufs.get(size)
+			copy(np.b, buf[:end])
+			s.bufs.put(pb)
+			pb, buf = np, np.b
+		}
+		var n int
+		var err error
+		if rc != nil {
+			n, err = s.readReady(rc, &pb, end, size)
+			if pb != nil {
+				buf = pb.b
+			}
+		} else {
+			n, err = a.r.Read(buf[end:])
+		}
 		drained := err != nil || end+n < len(buf) // a short read: nothing more was ready
 		end += n
 		if n > 0 || err != nil {
@@ -245,7 +280,7 @@ func (s *Store) sinkLocked(k srcKey) (*sink, error) {
 	if sk := s.sinks[k]; sk != nil {
 		return sk, nil
 	}
-	sk := &sink{store: s, key: k, ro: s.resolve(nil), buf: make([]byte, 0, initialBufSize)}
+	sk := &sink{store: s, key: k, ro: s.resolve(nil), wsize: initialBufSize}
 	s.filesMu.Lock()
 	err := sk.open()
 	s.filesMu.Unlock()
@@ -264,10 +299,12 @@ type sink struct {
 
 	mu       sync.Mutex
 	f        *os.File
-	buf      []byte // whole records not yet written to f
-	size     int64  // bytes in f plus len(buf)
-	last     int64  // the latest stamp, to keep stamps strictly increasing
-	arrival  int64  // the clock read for the current read of the pipe; 0 = not yet
+	buf      []byte  // whole records not yet written to f; nil when empty
+	pb       *pooled // the pooled buffer buf is in, nil with it
+	wsize    int     // the capacity buf is taken with: doubled when it fills up
+	size     int64   // bytes in f plus len(buf)
+	last     int64   // the latest stamp, to keep stamps strictly increasing
+	arrival  int64   // the clock read for the current read of the pipe; 0 = not yet
 	nextSeq  int64
 	st       stamper
 	timer    *time.Timer
@@ -443,11 +480,16 @@ func (sk *sink) record(text []byte, cont bool) {
 	if sk.size > 0 && sk.size+n > sk.ro.MaxSize {
 		sk.rotate()
 	}
-	if len(sk.buf)+int(n) > cap(sk.buf) {
+	if sk.buf != nil && len(sk.buf)+int(n) > cap(sk.buf) {
+		c := cap(sk.buf)
 		sk.writeBuf()
-		if c := cap(sk.buf); c < writeBufSize { // a busy writer earns a bigger buffer
-			sk.buf = make([]byte, 0, min(writeBufSize, max(2*c, int(n))))
+		if c < writeBufSize { // a busy writer earns a bigger buffer
+			sk.wsize = min(writeBufSize, max(2*c, int(n)))
 		}
+	}
+	if sk.buf == nil {
+		sk.pb = sk.store.bufs.get(max(sk.wsize, int(n)))
+		sk.buf = sk.pb.b[:0]
 	}
 	if sk.arrival == 0 {
 		sk.arrival = sk.store.now().UnixNano()
@@ -478,17 +520,24 @@ func (sk *sink) flushLocked() bool {
 }
 
 func (sk *sink) writeBuf() {
-	if len(sk.buf) == 0 || sk.f == nil {
-		sk.buf = sk.buf[:0]
-		return
-	}
-	if _, err := sk.f.Write(sk.buf); err != nil {
-		sk.store.onError(fmt.Errorf("write %s-%s log: %w", sk.key.name, sk.key.stream, err))
-		if fi, err := sk.f.Stat(); err == nil {
-			sk.size = fi.Size()
+	if len(sk.buf) > 0 && sk.f != nil {
+		if _, err := sk.f.Write(sk.buf); err != nil {
+			sk.store.onError(fmt.Errorf("write %s-%s log: %w", sk.key.name, sk.key.stream, err))
+			if fi, err := sk.f.Stat(); err == nil {
+				sk.size = fi.Size()
+			}
 		}
 	}
-	sk.buf = sk.buf[:0]
+	sk.releaseBuf()
+}
+
+// releaseBuf gives the (written or dropped) buffer back to the pool.
+func (sk *sink) releaseBuf() {
+	if sk.pb != nil {
+		sk.pb.b = sk.buf[:cap(sk.buf)]
+		sk.store.bufs.put(sk.pb)
+		sk.buf, sk.pb = nil, nil
+	}
 }
 
 // rotate closes the current file, renames it to the next number and opens
@@ -698,7 +747,7 @@ func (s *Store) clear(name string, remove bool) error {
 	var errs []error
 	for _, sk := range sks {
 		sk.mu.Lock()
-		sk.buf = sk.buf[:0]
+		sk.releaseBuf()
 		if remove {
 			sk.closed = true
 			if sk.timer != nil {
