@@ -1,6 +1,9 @@
 package metrics
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // DefaultHistoryLen is the number of points kept per process: ten minutes at
 // the 1 s watched interval, longer at the idle interval.
@@ -17,10 +20,27 @@ type Point struct {
 // History is a fixed-size ring of [Point]s in time order. It is not safe for
 // concurrent use; [Sampler] guards its own.
 type History struct {
-	buf  []Point
+	buf  []point
 	max  int // capacity; buf grows to it, so a short-lived process costs little
 	next int
 	n    int
+}
+
+// point is a [Point] as the ring holds it: 16 bytes and no pointer (a Point
+// is 40, its time.Time holding a *Location), so a hundred processes' ten
+// minutes of history are 1 MB that the collector never scans.
+type point struct {
+	ns     int64   // Unix nanoseconds
+	cpu    float32 // percent of one core
+	rssKiB uint32  // resident KiB (4 TiB at most)
+}
+
+func pack(p Point) point {
+	return point{ns: p.Time.UnixNano(), cpu: float32(p.CPU), rssKiB: uint32(min(p.RSS>>10, math.MaxUint32))}
+}
+
+func (p point) unpack() Point {
+	return Point{Time: time.Unix(0, p.ns).UTC(), CPU: float64(p.cpu), RSS: uint64(p.rssKiB) << 10}
 }
 
 // NewHistory returns a ring holding the last capacity points
@@ -36,12 +56,17 @@ func NewHistory(capacity int) *History {
 // time order; queries rely on it.
 func (h *History) Add(p Point) {
 	if len(h.buf) < h.max {
-		h.buf = append(h.buf, p)
+		if len(h.buf) == cap(h.buf) { // grow by doubling, to exactly max at the end
+			nb := make([]point, len(h.buf), min(h.max, max(16, 2*cap(h.buf))))
+			copy(nb, h.buf)
+			h.buf = nb
+		}
+		h.buf = append(h.buf, pack(p))
 		h.n = len(h.buf)
 		h.next = len(h.buf) % h.max
 		return
 	}
-	h.buf[h.next] = p
+	h.buf[h.next] = pack(p)
 	h.next = (h.next + 1) % len(h.buf)
 	if h.n < len(h.buf) {
 		h.n++
@@ -64,10 +89,13 @@ func (h *History) each(since time.Time, fn func(Point)) {
 		return
 	}
 	start := (h.next - h.n + len(h.buf)) % len(h.buf)
+	from := since.UnixNano()
+	if since.IsZero() {
+		from = math.MinInt64
+	}
 	for i := range h.n {
-		p := h.buf[(start+i)%len(h.buf)]
-		if !p.Time.Before(since) {
-			fn(p)
+		if p := h.buf[(start+i)%len(h.buf)]; p.ns >= from {
+			fn(p.unpack())
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestHistoryRingAndStats(t *testing.T) {
@@ -91,5 +92,24 @@ func TestCPUDeltaReapedChildren(t *testing.T) {
 				t.Errorf("cpuDelta = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestHistoryIsCompact: a point is 16 bytes without pointers, and a ring
+// takes exactly its capacity once full, not the next power of two.
+func TestHistoryIsCompact(t *testing.T) {
+	if s := unsafe.Sizeof(point{}); s != 16 {
+		t.Fatalf("a history point is %d bytes, want 16", s)
+	}
+	h := NewHistory(600)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 700 {
+		h.Add(Point{Time: t0.Add(time.Duration(i) * time.Second), CPU: 1.5, RSS: 3 << 20})
+	}
+	if cap(h.buf) != 600 {
+		t.Fatalf("a full ring of 600 has capacity %d", cap(h.buf))
+	}
+	if p := h.Points(time.Time{})[599]; !p.Time.Equal(t0.Add(699*time.Second)) || p.CPU != 1.5 || p.RSS != 3<<20 {
+		t.Fatalf("last point %+v", p)
 	}
 }
