@@ -22,6 +22,7 @@ import (
 	"github.com/velos-pm/velos/core/state"
 	"github.com/velos-pm/velos/core/supervisor"
 	"github.com/velos-pm/velos/render"
+	schemafiles "github.com/velos-pm/velos/schemas"
 	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tool/schema"
 )
@@ -108,11 +109,7 @@ func Annotations(i tool.Info) *mcp.ToolAnnotations {
 // [tool.KeepSecrets] (see tool/redact.go).
 func (h *handler[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 	t := h.def
-	in, err := schema.Input(t)
-	if err != nil {
-		return err
-	}
-	out, err := schema.Output(t)
+	in, out, err := schemas(t)
 	if err != nil {
 		return err
 	}
@@ -146,6 +143,23 @@ func (h *handler[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, o, nil
 		})
 	return nil
+}
+
+// schemas are t's input and output schemas as generated into schemas/ (see
+// make generate; a test fails when they are stale), or reflected from its
+// types for a tool that has no file there yet (a test's own).
+func schemas(t tool.Entry) (in, out any, err error) {
+	i, o, ok, err := schemafiles.Tool(t.Info().Name)
+	if err != nil || ok {
+		return i, o, err
+	}
+	if in, err = schema.Input(t); err != nil {
+		return nil, nil, err
+	}
+	if out, err = schema.Output(t); err != nil {
+		return nil, nil, err
+	}
+	return in, out, nil
 }
 
 // knownArguments refuses an argument In has no field for. The schemas

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -8,7 +9,9 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	schemafiles "github.com/velos-pm/velos/schemas"
 	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/tool/schema"
 	"github.com/velos-pm/velos/tools"
 )
 
@@ -86,5 +89,40 @@ func TestNoTitleInToolsList(t *testing.T) {
 	b, _ := json.Marshal(res)
 	if strings.Contains(string(b), `"title"`) || !strings.Contains(string(b), `"description":"Echo."`) {
 		t.Errorf("tools/list: %s", b)
+	}
+}
+
+// TestEmbeddedSchemasMatchTheTypes: the daemon registers each tool with the
+// schemas of schemas/ (no reflection at start), so they must be what the
+// types give today; make generate rewrites them.
+func TestEmbeddedSchemasMatchTheTypes(t *testing.T) {
+	for _, h := range All {
+		e := h.Tool()
+		name := e.Info().Name
+		in, out, ok, err := schemafiles.Tool(name)
+		if err != nil || !ok {
+			t.Errorf("%s: no usable schemas/%s.json (%v): run make generate", name, name, err)
+			continue
+		}
+		wantIn, err := schema.Input(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOut, err := schema.Output(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for which, c := range map[string]struct {
+			got  json.RawMessage
+			want any
+		}{"input": {in, wantIn}, "output": {out, wantOut}} {
+			w, _ := json.Marshal(c.want)
+			if !bytes.Equal(c.got, w) {
+				t.Errorf("%s: schemas/%s.json %s schema is stale: run make generate", name, name, which)
+			}
+		}
+	}
+	if _, _, ok, _ := schemafiles.Tool("no_such_tool"); ok {
+		t.Error("a tool without a file has schemas")
 	}
 }
