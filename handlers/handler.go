@@ -7,13 +7,13 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/velos-pm/velos/core/logs"
@@ -113,35 +113,123 @@ func (h *handler[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 	if err != nil {
 		return err
 	}
+	args, err := newArguments(t.Name, in)
+	if err != nil {
+		return err
+	}
+	// The tool is added with a handler of its own rather than the SDK's
+	// typed one, which also unmarshals every answer into a generic value
+	// to validate it against the output schema and marshals it again: the
+	// answers are this package's own Go values, whose schemas come from the
+	// same types, and that check cost a quarter of a call (more for a long
+	// list). Arguments are checked as the SDK checks them (args).
 	// No title: a client shows the snake_case name instead, and a model
 	// reads the name and description, not a title. Every token of
 	// tools/list is paid by every model on every turn (evals/ holds the
 	// budget); the title stays in schemas/<tool>.json.
-	mcp.AddTool(srv, &mcp.Tool{Name: t.Name, Description: t.Summary,
+	srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Summary,
 		InputSchema: in, OutputSchema: out, Annotations: Annotations(t.Info())},
-		func(ctx context.Context, req *mcp.CallToolRequest, in In) (_ *mcp.CallToolResult, _ Out, err error) {
-			if err := knownArguments[In](req.Params.Arguments); err != nil {
-				var zero Out
-				return nil, zero, fmt.Errorf("%s: %w", t.Name, err)
-			}
-			if d.Trace != nil {
-				var end func(error)
-				ctx, end = d.Trace(ctx, t.Name)
-				defer func() { end(err) }()
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			var in In
+			if err := args.decode(req.Params.Arguments, &in); err != nil {
+				return toolError(err), nil
 			}
 			verbatim, _ := req.Params.GetMeta()[tool.MetaVerbatim].(bool)
-			o, err := tool.Answer(ctx, verbatim, func(ctx context.Context) (Out, error) { return h.run(ctx, d, in) })
+			run := func(ctx context.Context) (Out, error) { return h.run(ctx, d, in) }
+			if d.Trace != nil {
+				run = func(ctx context.Context) (_ Out, err error) {
+					ctx, end := d.Trace(ctx, t.Name)
+					defer func() { end(err) }()
+					return h.run(ctx, d, in)
+				}
+			}
+			o, err := tool.Answer(ctx, verbatim, run)
 			if err != nil {
-				var zero Out
-				return nil, zero, err
+				if wire, ok := err.(*jsonrpc.Error); ok {
+					return nil, wire
+				}
+				return toolError(err), nil
 			}
 			o = tool.EmptyLists(o)
 			text, err := render.AIString(o)
 			if err != nil {
-				return nil, o, err
+				return nil, err
 			}
-			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, o, nil
+			structured, err := json.Marshal(o)
+			if err != nil {
+				return nil, fmt.Errorf("%s: marshal output: %w", t.Name, err)
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}},
+				StructuredContent: json.RawMessage(structured)}, nil
 		})
+	return nil
+}
+
+// toolError is a tool's own failure as MCP returns it: an isError result
+// whose text the model can act on.
+func toolError(err error) *mcp.CallToolResult {
+	var r mcp.CallToolResult
+	r.SetError(err)
+	return &r
+}
+
+// arguments checks the arguments of one tool's calls against its input
+// schema, as the SDK's typed handlers do: defaults applied, then validated;
+// and, since the schemas clients see leave out additionalProperties:false
+// (see tool/schema), an argument the schema does not name is refused here
+// instead of being ignored.
+type arguments struct {
+	tool     string
+	resolved *jsonschema.Resolved
+}
+
+func newArguments(name string, in any) (*arguments, error) {
+	s, ok := in.(*jsonschema.Schema)
+	if !ok {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("%s input schema: %w", name, err)
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, fmt.Errorf("%s input schema: %w", name, err)
+		}
+	}
+	r, err := s.Resolve(&jsonschema.ResolveOptions{ValidateDefaults: true})
+	if err != nil {
+		return nil, fmt.Errorf("%s input schema: %w", name, err)
+	}
+	return &arguments{tool: name, resolved: r}, nil
+}
+
+// decode applies the schema's defaults to raw, validates it and decodes it
+// into in.
+func (a *arguments) decode(raw json.RawMessage, in any) error {
+	v := map[string]any{}
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("validating \"arguments\": unmarshaling arguments: %v", err)
+		}
+	}
+	props := a.resolved.Schema().Properties
+	for k := range v {
+		if _, ok := props[k]; !ok {
+			return fmt.Errorf("%s: unknown argument %q", a.tool, k)
+		}
+	}
+	var x any = v
+	if err := a.resolved.ApplyDefaults(&x); err != nil {
+		return fmt.Errorf("validating \"arguments\": applying schema defaults:\n%v", err)
+	}
+	if err := a.resolved.Validate(&x); err != nil {
+		return fmt.Errorf("validating \"arguments\": %v", err)
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return fmt.Errorf("%s: arguments: %w", a.tool, err)
+	}
+	if err := json.Unmarshal(b, in); err != nil {
+		return fmt.Errorf("%s: arguments: %w", a.tool, err)
+	}
 	return nil
 }
 
@@ -160,23 +248,4 @@ func schemas(t tool.Entry) (in, out any, err error) {
 		return nil, nil, err
 	}
 	return in, out, nil
-}
-
-// knownArguments refuses an argument In has no field for. The schemas
-// clients see leave out additionalProperties:false (see tool/schema), so
-// this is where a misspelt argument is caught instead of being ignored.
-func knownArguments[In any](raw json.RawMessage) error {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var probe In
-	if err := dec.Decode(&probe); err != nil {
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return fmt.Errorf("unknown argument %s", name)
-		}
-		return fmt.Errorf("arguments: %w", err)
-	}
-	return nil
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	schemafiles "github.com/velos-pm/velos/schemas"
@@ -124,5 +126,95 @@ func TestEmbeddedSchemasMatchTheTypes(t *testing.T) {
 	}
 	if _, _, ok, _ := schemafiles.Tool("no_such_tool"); ok {
 		t.Error("a tool without a file has schemas")
+	}
+}
+
+type probeIn struct {
+	Target string `json:"target" arg:"" help:"t."`
+	Lines  int    `json:"lines,omitempty" default:"15" help:"n."`
+	Stream string `json:"stream,omitempty" enum:"out,err,both" default:"both" help:"s."`
+}
+
+type probeOut struct {
+	Target string   `json:"target"`
+	Lines  int      `json:"lines"`
+	Stream string   `json:"stream"`
+	Items  []string `json:"items"`
+}
+
+var probe = &tool.Def[probeIn, probeOut]{Name: "probe_echo", CLI: "probe", Title: "Probe", Summary: "Echo.", Effect: tool.ReadOnly}
+
+// TestArgumentsAsTheSDKChecksThem: a tool's arguments get the schema's
+// defaults, are validated against it (a bad enum is the model's error to
+// act on), and an argument the schema does not name is refused; the answer
+// carries the output as structured content (a nil list as []) and its --ai
+// form as text.
+func TestArgumentsAsTheSDKChecksThem(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "t"}, nil)
+	h := Bind(probe, func(ctx context.Context, d *Deps, in probeIn) (probeOut, error) {
+		return probeOut{Target: in.Target, Lines: in.Lines, Stream: in.Stream}, nil
+	})
+	if err := h.Register(srv, &Deps{}); err != nil {
+		t.Fatal(err)
+	}
+	st, ct := mcp.NewInMemoryTransports()
+	if _, err := srv.Connect(context.Background(), st, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c"}, nil).Connect(context.Background(), ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	call := func(args map[string]any) *mcp.CallToolResult {
+		t.Helper()
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "probe_echo", Arguments: args})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	text := func(r *mcp.CallToolResult) string { return r.Content[0].(*mcp.TextContent).Text }
+
+	res := call(map[string]any{"target": "api"})
+	b, _ := json.Marshal(res.StructuredContent)
+	if res.IsError || string(b) != `{"items":[],"lines":15,"stream":"both","target":"api"}` || !strings.Contains(text(res), `"lines":15`) {
+		t.Fatalf("defaults: %s %s", b, text(res))
+	}
+	if r := call(map[string]any{"target": "api", "stream": "bogus"}); !r.IsError || !strings.Contains(text(r), `validating "arguments"`) {
+		t.Fatalf("bad enum: %+v", r)
+	}
+	if r := call(map[string]any{"lines": 3}); !r.IsError || !strings.Contains(text(r), "target") {
+		t.Fatalf("missing required: %s", text(r))
+	}
+	if r := call(map[string]any{"target": "api", "Lines": 3}); !r.IsError || !strings.Contains(text(r), `unknown argument "Lines"`) {
+		t.Fatalf("unknown argument: %s", text(r))
+	}
+}
+
+// TestOutputsFitTheirSchemas: the daemon does not validate answers against
+// the output schema at run time (they are Go values of the types the
+// schemas come from); this holds every tool's zero answer to its output
+// schema, as clients that validate (the TypeScript SDK does) will, and to
+// its whole result schema (schemas/<tool>.json).
+func TestOutputsFitTheirSchemas(t *testing.T) {
+	for _, h := range All {
+		e := h.Tool()
+		b, _ := json.Marshal(reflect.New(e.OutType()).Elem().Interface())
+		var v any
+		json.Unmarshal(b, &v)
+		for which, get := range map[string]func(tool.Entry) (*jsonschema.Schema, error){"output": schema.Output, "result": schema.Result} {
+			s, err := get(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.Resolve(nil)
+			if err != nil {
+				t.Fatalf("%s: %v", e.Info().Name, err)
+			}
+			if err := r.Validate(v); err != nil {
+				t.Errorf("%s: a zero answer does not fit the %s schema: %v", e.Info().Name, which, err)
+			}
+		}
 	}
 }
