@@ -49,6 +49,7 @@ lint:
 
 # Benchmarks print tables; they assert nothing (see README, Performance).
 bench: build
+	bash bench/startup.sh -bin bin
 	bash bench/run.sh
 	bash bench/pm2.sh
 	bash bench/metrics.sh

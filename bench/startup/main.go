@@ -83,6 +83,8 @@ func run(runs int, bin, before, pm2 string) error {
 		if err := build(root, bin); err != nil {
 			return err
 		}
+	} else if bin, err = filepath.Abs(bin); err != nil {
+		return err
 	}
 	subjects := []*subject{velos("velos", bin, filepath.Join(work, "home-now"))}
 	if before != "" {
