@@ -57,7 +57,7 @@ func main() {
 	flag.DurationVar(&o.every, "every", 3*time.Second, "a reload starts every this long (at once when the one before took longer), so that both managers get the same window")
 	flag.DurationVar(&o.settle, "settle", time.Second, "load after the last reload's slot (an old instance may still be going)")
 	only := flag.String("only", "", `run only the cases whose "case/load/manager" matches this regexp, e.g. "balancer" or "close/velos"`)
-	flag.StringVar(&o.velos, "velos", "bin/velos", "the velos binary (built from ./cmd/velos when missing)")
+	flag.StringVar(&o.velos, "velos", "bin/velos", "the velos binary, with velosd beside it (both built from ./cmd when missing)")
 	flag.Parse()
 	re, err := regexp.Compile(*only)
 	if err != nil {
@@ -165,9 +165,11 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("build internal/testapp (run from the repository root): %w\n%s", err, out)
 	}
 	if _, err := os.Stat(o.velos); err != nil {
-		o.velos = filepath.Join(work, "velos")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", o.velos, "./cmd/velos").CombinedOutput(); err != nil {
-			return fmt.Errorf("build cmd/velos: %w\n%s", err, out)
+		// velos starts the velosd beside it; work/velos is its home.
+		bin := filepath.Join(work, "bin")
+		o.velos = filepath.Join(bin, "velos")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator), "./cmd/velos", "./cmd/velosd").CombinedOutput(); err != nil {
+			return fmt.Errorf("build cmd/velos, cmd/velosd: %w\n%s", err, out)
 		}
 	}
 	if o.velos, err = filepath.Abs(o.velos); err != nil {
