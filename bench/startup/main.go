@@ -9,15 +9,14 @@
 // -bin takes velos and velosd from DIR instead of building them (as make
 // build does: static, stripped). -before REF also measures the velos of a
 // git ref, built from `git archive` (a ref from before the split has one
-// binary, whose daemon is `velos daemon`). PM2 comes from npm into a temp
-// folder unless -pm2 names a pm2 or turns it off; without npm its column
-// says so.
+// binary, whose daemon is `velos daemon`). PM2 comes from npm into the user
+// cache folder the tests share (testenv.InstallPM2) unless -pm2 names a pm2
+// or turns it off; without npm its column says so.
 package main
 
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -28,6 +27,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/velos-pm/velos/internal/testenv"
 )
 
 func main() {
@@ -102,7 +103,7 @@ func run(runs int, bin, before, pm2 string) error {
 	pm2Note := "PM2 not measured (-pm2 off)"
 	if pm2 != "off" {
 		if pm2 == "" {
-			pm2, err = installPM2(work)
+			pm2, err = testenv.InstallPM2() // the install the tests and bench/reload share
 		}
 		if err != nil {
 			pm2Note = "PM2 not measured: " + err.Error()
@@ -329,24 +330,6 @@ func buildHello(work string) (string, error) {
 		return "", fmt.Errorf("build hello: %v\n%s", err, out)
 	}
 	return filepath.Join(dir, "hello"), nil
-}
-
-// installPM2 installs PM2 7 from npm into work.
-func installPM2(work string) (string, error) {
-	if _, err := exec.LookPath("npm"); err != nil {
-		return "", errors.New("npm is not installed")
-	}
-	prefix := filepath.Join(work, "npm")
-	cmd := exec.Command("npm", "install", "--prefix", prefix, "pm2@7", "--no-audit", "--no-fund")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("npm install pm2: %v: %s", err, lastLine(out))
-	}
-	return filepath.Join(prefix, "node_modules", ".bin", "pm2"), nil
-}
-
-func lastLine(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return lines[len(lines)-1]
 }
 
 // goal is one row's goal: at most max of what the row measures.
