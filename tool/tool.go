@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	sjson "github.com/segmentio/encoding/json"
 
 	"github.com/velos-pm/velos/core/logs"
 	"github.com/velos-pm/velos/core/metrics"
@@ -232,6 +233,12 @@ func (t *Def[In, Out]) Annotations() *mcp.ToolAnnotations {
 // redacted unless the call asks for [MetaVerbatim] or the tool calls
 // [KeepSecrets] (see redact.go).
 func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
+	return t.register(srv, d, t.Run)
+}
+
+// register is [Def.Register] with the handler's body given: tests pass one
+// that records the decoded input, so they check the exact decoding path.
+func (t *Def[In, Out]) register(srv *mcp.Server, d *Deps, run func(ctx context.Context, d *Deps, in In) (Out, error)) error {
 	in, err := t.InputSchema()
 	if err != nil {
 		return err
@@ -257,7 +264,7 @@ func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 				defer func() { end(err) }()
 			}
 			var keep bool
-			o, err := t.Run(withKeep(ctx, &keep), d, in)
+			o, err := run(withKeep(ctx, &keep), d, in)
 			if err != nil {
 				var zero Out
 				return nil, zero, err
@@ -280,11 +287,17 @@ func (t *Def[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 // knownArguments refuses an argument In has no field for. The schemas
 // clients see leave out additionalProperties:false (see objectSchemas), so
 // this is where a misspelt argument is caught instead of being ignored.
+//
+// It decodes with the library and the flags the MCP SDK decodes arguments
+// with (segmentio/encoding, names matched case-sensitively): with
+// encoding/json, which matches names in any case, "Target" passed this check
+// while the SDK dropped it, and the argument was silently ignored.
 func knownArguments[In any](raw json.RawMessage) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec := sjson.NewDecoder(bytes.NewReader(raw))
+	dec.DontMatchCaseInsensitiveStructFields()
 	dec.DisallowUnknownFields()
 	var probe In
 	if err := dec.Decode(&probe); err != nil {

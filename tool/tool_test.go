@@ -193,3 +193,19 @@ func TestNoTitleInToolsList(t *testing.T) {
 		t.Errorf("tools/list: %s", b)
 	}
 }
+
+// An argument name in another case is refused: the SDK would not decode it
+// into the field, so accepting it would ignore the argument silently.
+func TestArgumentNamesAreCaseSensitive(t *testing.T) {
+	for raw, want := range map[string]string{
+		`{"target":"api","lines":3}`: "",
+		`{"target":"api","Lines":3}`: `unknown argument "Lines"`,
+		`{"Target":"api"}`:           `unknown argument "Target"`,
+		`{"target":"api","tagz":[]}`: `unknown argument "tagz"`,
+	} {
+		err := knownArguments[sampleIn](json.RawMessage(raw))
+		if (err == nil) != (want == "") || err != nil && !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", raw, err, want)
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package tool_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/tools"
+)
+
+// FuzzToolArguments sends arbitrary JSON as the arguments of every tool in
+// the registry through a real MCP session, decoded by the same code as in
+// the daemon (schema defaults and validation, the SDK's decoding, the
+// unknown-argument check) with the handlers replaced by a recorder. Nothing
+// may panic; an input that is accepted must use only the exact argument
+// names of the tool (a differently-cased name is an argument silently
+// ignored), and its decoded value must be accepted again, unchanged.
+func FuzzToolArguments(f *testing.F) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "fuzz"}, nil)
+	var mu sync.Mutex
+	var got any
+	names := make([]map[string]bool, len(tools.All))
+	for i, e := range tools.All {
+		// Render the schemas too: a type the inference cannot express would
+		// panic or fail here.
+		for _, s := range []func() (any, error){
+			func() (any, error) { return e.InputSchema() },
+			func() (any, error) { return e.OutputSchema() },
+		} {
+			v, err := s()
+			if err != nil {
+				f.Fatalf("%s: %v", e.Info().Name, err)
+			}
+			if _, err := json.Marshal(v); err != nil {
+				f.Fatalf("%s schema: %v", e.Info().Name, err)
+			}
+		}
+		if err := tool.RegisterDecoding(e, srv, func(in any) {
+			mu.Lock()
+			got = in
+			mu.Unlock()
+		}); err != nil {
+			f.Fatal(err)
+		}
+		names[i] = jsonNames(e.InType())
+	}
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := srv.Connect(ctx, st, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer ss.Close()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "fuzz"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer cs.Close()
+
+	// call returns the decoded input, or nil when the call was refused.
+	call := func(t *testing.T, name string, args []byte) any {
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: json.RawMessage(args)})
+		if err != nil {
+			t.Fatalf("%s %s: protocol error %v", name, args, err)
+		}
+		mu.Lock()
+		in := got
+		mu.Unlock()
+		if in != nil && (!res.IsError || !strings.Contains(text(res), tool.ErrDecoded.Error())) {
+			t.Fatalf("%s %s: decoded, then %s", name, args, text(res))
+		}
+		if in == nil && !res.IsError {
+			t.Fatalf("%s %s: neither decoded nor refused", name, args)
+		}
+		return in
+	}
+
+	for i := range tools.All {
+		f.Add(uint8(i), []byte("{}"))
+	}
+	f.Fuzz(func(t *testing.T, which uint8, args []byte) {
+		if !json.Valid(args) {
+			return // the client cannot send it; the transport is not what is tested here
+		}
+		i := int(which) % len(tools.All)
+		name := tools.All[i].Info().Name
+		in := call(t, name, args)
+		if in == nil {
+			return
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(args, &obj); err == nil {
+			for k := range obj {
+				if !names[i][k] {
+					t.Fatalf("%s accepted %s, whose argument %q is not one of its names %v", name, args, k, keys(names[i]))
+				}
+			}
+		}
+		again, err := json.Marshal(in)
+		if err != nil {
+			t.Fatalf("%s: decoded input does not marshal: %v", name, err)
+		}
+		in2 := call(t, name, again)
+		if in2 == nil {
+			t.Fatalf("%s accepted %s but not its own decoding %s", name, args, again)
+		}
+		if !reflect.DeepEqual(in, in2) {
+			t.Fatalf("%s: %s decoded as %+v, its re-encoding %s as %+v", name, args, in, again, in2)
+		}
+	})
+}
+
+// jsonNames are the argument names of an input struct as encoding/json
+// spells them, embedded structs included.
+func jsonNames(t reflect.Type) map[string]bool {
+	out := map[string]bool{}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if sf.Anonymous && name == "" {
+			for k := range jsonNames(sf.Type) {
+				out[k] = true
+			}
+			continue
+		}
+		if !sf.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		out[name] = true
+	}
+	return out
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func text(res *mcp.CallToolResult) string {
+	var b bytes.Buffer
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
