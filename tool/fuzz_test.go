@@ -8,9 +8,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/velos-pm/velos/internal/fuzzcheck"
 	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tools"
 )
@@ -89,6 +91,7 @@ func FuzzToolArguments(f *testing.F) {
 		f.Add(uint8(i), []byte("{}"))
 	}
 	f.Fuzz(func(t *testing.T, which uint8, args []byte) {
+		defer fuzzcheck.PerInput(10 * time.Second)()
 		if !json.Valid(args) {
 			return // the client cannot send it; the transport is not what is tested here
 		}

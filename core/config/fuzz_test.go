@@ -1,9 +1,14 @@
 package config
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/go-co-op/gocron/v2"
+
+	"github.com/velos-pm/velos/internal/fuzzcheck"
 )
 
 // FuzzParse checks that no input makes Parse panic, and that whatever it
@@ -15,6 +20,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("[a.b]\n[a]\nb = 1\n[a.b.c]\n"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer fuzzcheck.PerInput(10 * time.Second)()
 		start := time.Now()
 		defer func() {
 			if d := time.Since(start); d > 2*time.Second {
@@ -28,6 +34,88 @@ func FuzzParse(f *testing.F) {
 		}
 		if _, err := Parse(name, Format(cf.Processes)); err != nil {
 			t.Fatalf("Format output rejected: %v\n%s", err, Format(cf.Processes))
+		}
+	})
+}
+
+// valueFormats are the formats [checkString] judges, indexed by the first
+// argument of FuzzValue.
+var valueFormats = []string{"size", "duration", "cron", "address", "url", "instances", "signal", "mode", "autorestart", "balance"}
+
+// FuzzValue checks the readers of string-typed values (sizes, durations,
+// cron expressions, addresses, URLs, instances, signals, enums): no input
+// makes them panic, and what they accept reads back the same. A cron
+// expression Velos accepts must also be one gocron (which runs the
+// schedule) accepts, with a next run: a config that validates must not
+// fail when its schedule is set up.
+func FuzzValue(f *testing.F) {
+	for i, seeds := range [][]string{
+		{"512M", "1.5G", "100K", "1048576", "2TiB", "1kb", " 7 m ", "9999999999T", ".5G", "1e3"},
+		{"500ms", "1m30s", "2h", "-1s", "1.5h", "0", "9223372036s"},
+		{"0 3 * * *", "*/10 * * * * *", "@daily", "@every 1h", "TZ=Europe/Paris 0 3 * * *", "0 0 30 2 *", "60 * * * *"},
+		{"3000", ":3000", "127.0.0.1:3000", "[::1]:80", "host:$PORT", ":${PORT}", "0", "a:b:c"},
+		{"http://127.0.0.1:$PORT/health", "https://x", "ftp://x", "http://"},
+		{"max", "-1", "4", "1025", "-2000"},
+		{"SIGTERM", "INT", "9", "SIGRTMIN+3"},
+		{"fork", "cluster", "forks"},
+	} {
+		for _, s := range seeds {
+			f.Add(uint8(i), s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, s string) {
+		defer fuzzcheck.PerInput(10 * time.Second)()
+		format := valueFormats[int(which)%len(valueFormats)]
+		err := checkString(format, s)
+		switch format {
+		case "size":
+			n, perr := ParseSize(s)
+			if s != "" && (perr == nil) != (err == nil) {
+				t.Fatalf("ParseSize(%q) = %v but checkString says %v", s, perr, err)
+			}
+			if perr != nil {
+				return
+			}
+			if n < 0 {
+				t.Fatalf("ParseSize(%q) = %d", s, n)
+			}
+			back, err := ParseSize(FormatSize(n))
+			if err != nil {
+				t.Fatalf("FormatSize(%d) = %q does not read back: %v", n, FormatSize(n), err)
+			}
+			if diff := math.Abs(float64(back - n)); diff > float64(n)*1e-12 {
+				t.Fatalf("ParseSize(FormatSize(%d)) = %d", n, back)
+			}
+		case "duration":
+			d, perr := ParseDuration(s)
+			if perr != nil {
+				return
+			}
+			if d < 0 {
+				t.Fatalf("ParseDuration(%q) = %v", s, d)
+			}
+			if back, err := ParseDuration(d.String()); err != nil || back != d {
+				t.Fatalf("ParseDuration(%q) = %v, which reads back as %v, %v", s, d, back, err)
+			}
+		case "cron":
+			if err != nil || s == "" {
+				return
+			}
+			if gerr := gocron.NewDefaultCron(true).IsValid(s, time.UTC, time.Now()); gerr != nil {
+				t.Fatalf("CheckCron accepts %q, gocron refuses it: %v", s, gerr)
+			}
+		case "address":
+			if err != nil || s == "" {
+				return
+			}
+			a, _ := ParseAddress(s)
+			if b, err := ParseAddress(a); err != nil || b != a {
+				t.Fatalf("ParseAddress(%q) = %q, which reads back as %q, %v", s, a, b, err)
+			}
+		case "instances":
+			if n, err := parseInstances(s, 4); err == nil && (n < 0 || n > MaxInstances) {
+				t.Fatalf("parseInstances(%q) = %d", s, n)
+			}
 		}
 	})
 }

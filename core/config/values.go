@@ -102,8 +102,15 @@ func CheckCron(expr string) error {
 	if strings.TrimSpace(expr) == "" {
 		return errors.New("empty cron expression")
 	}
-	if _, err := cronParser().Parse(expr); err != nil {
+	sched, err := cronParser().Parse(expr)
+	if err != nil {
 		return fmt.Errorf("%q is not a cron expression (want 5 fields like \"0 3 * * *\", or 6 with seconds first): %w", expr, err)
+	}
+	// gocron refuses a schedule with no next run when the job is created
+	// (the daemon would only log it): "0 0 30 2 *" (February 30th) parses
+	// but never fires. The parser looks five years ahead.
+	if sched.Next(time.Now()).IsZero() {
+		return fmt.Errorf("%q never fires: no date matches it", expr)
 	}
 	return nil
 }
