@@ -1,8 +1,11 @@
 package config
 
 import (
+	"errors"
 	"math"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,8 +14,9 @@ import (
 	"github.com/velos-pm/velos/internal/fuzzcheck"
 )
 
-// FuzzParse checks that no input makes Parse panic, and that whatever it
-// accepts renders back to a file it accepts again.
+// FuzzParse checks that no input makes Parse or Resolve panic, and that
+// whatever Parse accepts, Format renders back to a file Parse reads to the
+// same processes (what config_set and velos import write relies on it).
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(specExample))
 	f.Add([]byte("process.api = { script = \"api.js\", env = { A = 1, p = { B = 2 } } }\n[[process.x]]\n"))
@@ -32,9 +36,70 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := Parse(name, Format(cf.Processes)); err != nil {
+		again, err := Parse(name, Format(cf.Processes))
+		if err != nil {
 			t.Fatalf("Format output rejected: %v\n%s", err, Format(cf.Processes))
 		}
+		sameProcesses(t, cf.Processes, again.Processes)
+		_, _ = cf.Resolve("")
+		for _, e := range cf.Processes {
+			for prof := range e.Process.EnvProfiles {
+				_, _ = cf.Resolve(prof)
+			}
+		}
+	})
+}
+
+// sameProcesses fails unless a and b hold the same names and values
+// (positions aside).
+func sameProcesses(t *testing.T, a, b []Entry) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Fatalf("%d processes became %d", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || !reflect.DeepEqual(a[i].Process, b[i].Process) {
+			t.Fatalf("process %q %+v\nread back as %q %+v\nfrom:\n%s", a[i].Name, a[i].Process, b[i].Name, b[i].Process, Format(a))
+		}
+	}
+}
+
+// FuzzSetKey sets one key from arbitrary text, as velos config set does:
+// nothing panics, and a value SetKey accepts is written by Format to a
+// file Parse reads back to the same process.
+func FuzzSetKey(f *testing.F) {
+	for _, kv := range [][2]string{
+		{"max_memory", "512M"}, {"instances", "max"}, {"args", `["a", "b c"]`}, {"args", "a,b"}, {"env.PORT", "3000"},
+		{"env.production.NODE_ENV", "production"}, {"watch", "true"}, {"cron_restart", "0 3 * * *"}, {"kill_signal", "SIGINT"},
+		{"restart_factor", "1.5"}, {"max_restarts", "-1"}, {"listen", ":$PORT"}, {"ready_http", "http://127.0.0.1:$PORT/h"},
+		{"env.a.b.c", "x"}, {"scrpt", "x"}, {"env.\"q\"", "\n"}, {"watch_ignore", "[\"a\",]"},
+	} {
+		f.Add(kv[0], kv[1])
+	}
+	name := filepath.Join(f.TempDir(), "velos.toml")
+	f.Fuzz(func(t *testing.T, key, text string) {
+		defer fuzzcheck.PerInput(10 * time.Second)()
+		p := Process{Script: "sh"}
+		if err := SetKey(&p, key, text); err != nil {
+			return
+		}
+		procs := []Entry{{Name: "api", Process: p}}
+		cf, err := Parse(name, Format(procs))
+		if err != nil {
+			// SetKey checks one key; Parse also checks keys against each
+			// other (watch_ignore without watch). The TOML itself must read.
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatal(err)
+			}
+			for _, pr := range cerr.Problems {
+				if pr.Key == "" || strings.HasPrefix(pr.Msg, "syntax error") || strings.HasPrefix(pr.Msg, "unknown key") || strings.HasPrefix(pr.Msg, "want ") {
+					t.Fatalf("SetKey(%q, %q) accepted, Format wrote a file that does not read: %v\n%s", key, text, &pr, Format(procs))
+				}
+			}
+			return
+		}
+		sameProcesses(t, procs, cf.Processes)
 	})
 }
 
