@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"reflect"
 	"regexp"
+	"runtime/debug"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -254,6 +255,17 @@ func (t *Def[In, Out]) register(srv *mcp.Server, d *Deps, run func(ctx context.C
 	mcp.AddTool(srv, &mcp.Tool{Name: t.Name, Description: t.Summary,
 		InputSchema: in, OutputSchema: out, Annotations: t.Annotations()},
 		func(ctx context.Context, req *mcp.CallToolRequest, in In) (_ *mcp.CallToolResult, _ Out, err error) {
+			// The SDK does not recover a handler's panic, and the daemon
+			// going down leaves every process it supervises orphaned: one
+			// bad call must cost that call only.
+			defer func() {
+				if r := recover(); r != nil {
+					if d.Log != nil {
+						d.Log.Error("tool panicked", "tool", t.Name, "panic", r, "stack", string(debug.Stack()))
+					}
+					err = fmt.Errorf("%s: internal error (a bug in velos; the daemon logged it): %v", t.Name, r)
+				}
+			}()
 			if err := knownArguments[In](req.Params.Arguments); err != nil {
 				var zero Out
 				return nil, zero, fmt.Errorf("%s: %w", t.Name, err)

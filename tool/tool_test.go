@@ -3,6 +3,7 @@ package tool
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -207,5 +208,36 @@ func TestArgumentNamesAreCaseSensitive(t *testing.T) {
 		if (err == nil) != (want == "") || err != nil && !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", raw, err, want)
 		}
+	}
+}
+
+// A handler that panics fails its call; the server (the daemon, with every
+// process it supervises) goes on answering.
+func TestPanicFailsTheCallOnly(t *testing.T) {
+	boom := &Def[sampleIn, sampleOut]{Name: "sample_boom", CLI: "boom", Summary: "Boom.", Effect: ReadOnly,
+		Run: func(context.Context, *Deps, sampleIn) (sampleOut, error) { panic("boom") }}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "t"}, nil)
+	for _, d := range []*Def[sampleIn, sampleOut]{boom, sample} {
+		if err := d.Register(srv, &Deps{Log: slog.New(slog.DiscardHandler)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	if _, err := srv.Connect(ctx, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "sample_boom", Arguments: map[string]any{"target": "x"}})
+	if err != nil || !res.IsError || !strings.Contains(res.Content[0].(*mcp.TextContent).Text, "internal error") {
+		t.Fatalf("panicking tool: %v %+v", err, res)
+	}
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "sample_echo", Arguments: map[string]any{"target": "x"}})
+	if err != nil || res.IsError {
+		t.Fatalf("after a panic: %v %+v", err, res)
 	}
 }

@@ -128,6 +128,8 @@ func TestBrokenConfigs(t *testing.T) {
 			nil, []string{`3:16: process.api.cron_restart: "61 * * * *" is not a cron expression`}},
 		{"cron that never fires", head + `cron_restart = "0 0 30 2 *"`,
 			nil, []string{`3:16: process.api.cron_restart: "0 0 30 2 *" never fires`}},
+		{"cron zone alone", head + `cron_restart = "TZ=Europe/Paris"`,
+			nil, []string{`3:16: process.api.cron_restart: "TZ=Europe/Paris": a time zone needs a cron expression after it`}},
 		{"bad enum", head + `mode = "clustr"`,
 			nil, []string{`3:8: process.api.mode: "clustr" is not one of fork, cluster (did you mean "cluster"?)`}},
 		{"bad autorestart", head + `autorestart = "sometimes"`,
