@@ -2,7 +2,9 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -45,6 +47,9 @@ type ProcessDetail struct {
 	History      []RestartEntry `json:"restart_history"`
 	OutLog       string         `json:"out_log"`
 	ErrLog       string         `json:"err_log"`
+	// LogErrors say which of its logs cannot be written now (a full disk):
+	// its lines are being dropped.
+	LogErrors []string `json:"log_errors,omitempty"`
 }
 
 // BalancerInfo is one instance as Velos's balancer sees it: connections,
@@ -116,8 +121,29 @@ var Describe = &tool.Def[DescribeIn, DescribeOut]{
 			for _, r := range in.History {
 				det.History = append(det.History, RestartEntry(r))
 			}
+			det.LogErrors = logWriteProblems(d, in.LogName())
 			out.Processes = append(out.Processes, det)
 		}
 		return out, nil
 	},
+}
+
+// logWriteProblems says which logs of a process cannot be written now, in
+// a few words each: "out log not written: no space left on device (1213
+// lines dropped since 14:02:03Z)".
+func logWriteProblems(d *tool.Deps, logName string) []string {
+	if d.Logs == nil {
+		return nil
+	}
+	var out []string
+	for _, we := range d.Logs.WriteErrors(logName) {
+		cause := we.Err
+		var pe *fs.PathError
+		if errors.As(cause, &pe) {
+			cause = pe.Err // the path is out_log/err_log
+		}
+		out = append(out, fmt.Sprintf("%s log not written: %v (%s dropped since %s)", we.Stream, cause,
+			plural(int(we.Dropped), "line"), we.Since.UTC().Format("15:04:05Z")))
+	}
+	return out
 }

@@ -43,6 +43,7 @@ type monitorFlags struct {
 	MetricsAddr        string        `name:"metrics-addr" env:"VELOS_METRICS_ADDR" placeholder:"HOST:PORT" help:"Serve Prometheus /metrics here from the start, e.g. 127.0.0.1:9615 (as velos metrics serve)."`
 	MetricsAllowRemote bool          `name:"metrics-allow-remote" env:"VELOS_METRICS_ALLOW_REMOTE" help:"Allow --metrics-addr off loopback."`
 	SampleInterval     time.Duration `name:"sample-interval" env:"VELOS_SAMPLE_INTERVAL" default:"5s" help:"How often processes are measured while no client watches (1s while one does); max_memory acts after 3 samples above the limit."`
+	LogErrorInterval   time.Duration `name:"log-error-interval" env:"VELOS_LOG_ERROR_INTERVAL" default:"1m" help:"While a log cannot be written (a full disk), its lines are dropped and daemon.log says so at most this often per log."`
 }
 
 // Run serves until SIGTERM/SIGINT or daemon_kill, then stops every process
@@ -95,7 +96,14 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	ctx, shutdown := context.WithCancel(ctx)
 	defer shutdown()
 
-	store, err := logs.Open(logs.Options{Dir: home.Logs()})
+	store, err := logs.Open(logs.Options{Dir: home.Logs(), ErrorInterval: mon.LogErrorInterval, OnError: func(err error) {
+		var we *logs.WriteError
+		if errors.As(err, &we) && we.Resumed {
+			log.Info("logs", "msg", err.Error())
+			return
+		}
+		log.Warn("logs", "err", err)
+	}})
 	if err != nil {
 		return err
 	}
