@@ -90,6 +90,11 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	}
 	defer logf.Close()
 	log := slog.New(slog.NewTextHandler(logf, nil))
+	// Holding the lock, no save can be under way: what a killed daemon was
+	// saving is debris.
+	if err := state.RemoveTemps(state.Path(home.Dir)); err != nil {
+		log.Warn("state", "err", err)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
