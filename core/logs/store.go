@@ -120,7 +120,11 @@ type Store struct {
 	closed   bool
 	sinks    map[srcKey]*sink
 	attached map[*attachment]struct{}
-	wg       sync.WaitGroup // attach goroutines and the compressor
+	// idleFailing keeps the write errors of streams whose sink closed while
+	// failing, so that a process restarting on a full disk is still
+	// reported once per interval and WriteErrors still shows it.
+	idleFailing map[srcKey]failState
+	wg          sync.WaitGroup // attach goroutines and the compressor
 
 	comp compressor
 	subs subscribers
@@ -147,7 +151,7 @@ func Open(opts Options) (*Store, error) {
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open log store: %w", err)
 	}
-	s := &Store{opts: opts, now: opts.Now, sinks: map[srcKey]*sink{}, attached: map[*attachment]struct{}{}}
+	s := &Store{opts: opts, now: opts.Now, sinks: map[srcKey]*sink{}, attached: map[*attachment]struct{}{}, idleFailing: map[srcKey]failState{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -236,12 +240,24 @@ func (s *Store) run(a *attachment, sk *sink, done chan struct{}) {
 	defer func() {
 		s.mu.Lock()
 		delete(s.attached, a)
-		s.mu.Unlock()
 		if sk != nil {
 			sk.mu.Lock()
 			sk.attaches--
+			if sk.attaches == 0 && !sk.closed && s.sinks[sk.key] == sk {
+				// Nothing writes to this stream any more: close its file. A
+				// daemon that has run many processes (say one name per CI
+				// job) held a descriptor and a buffer for each, for ever. The
+				// next Attach opens the file again and finds its state there.
+				sk.writeBuf()
+				sk.closeLocked()
+				delete(s.sinks, sk.key)
+				if sk.failing != nil {
+					s.idleFailing[sk.key] = failState{sk.failing, sk.reported}
+				}
+			}
 			sk.mu.Unlock()
 		}
+		s.mu.Unlock()
 		close(done)
 		s.wg.Done()
 	}()
@@ -282,6 +298,10 @@ func (s *Store) sinkLocked(k srcKey) (*sink, error) {
 		return sk, nil
 	}
 	sk := &sink{store: s, key: k, ro: s.resolve(nil), buf: make([]byte, 0, initialBufSize)}
+	if st, ok := s.idleFailing[k]; ok {
+		sk.failing, sk.reported = st.err, st.reported
+		delete(s.idleFailing, k)
+	}
 	s.filesMu.Lock()
 	err := sk.open()
 	s.filesMu.Unlock()
@@ -312,6 +332,12 @@ type sink struct {
 	attaches int
 	failing  *WriteError // lines are being dropped; nil while writes work
 	reported time.Time   // when failing was last reported
+}
+
+// failState is a failing stream's error while no sink is open for it.
+type failState struct {
+	err      *WriteError
+	reported time.Time
 }
 
 // open opens the current file for appending and recovers the state a
@@ -591,6 +617,21 @@ func (sk *sink) failed(err error, lost []byte) {
 	sk.store.onError(&e)
 }
 
+// closeLocked ends the sink: its file closed, its timer stopped. The
+// buffer must be written first. sk.mu is held.
+func (sk *sink) closeLocked() {
+	sk.closed = true
+	if sk.timer != nil {
+		sk.timer.Stop()
+	}
+	if sk.f != nil {
+		if err := sk.f.Close(); err != nil {
+			sk.store.onError(fmt.Errorf("close %s-%s log: %w", sk.key.name, sk.key.stream, err))
+		}
+		sk.f = nil
+	}
+}
+
 // WriteErrors returns the streams of name whose lines cannot be written at
 // the moment (empty when every write works).
 func (s *Store) WriteErrors(name string) []WriteError {
@@ -601,8 +642,13 @@ func (s *Store) WriteErrors(name string) []WriteError {
 			sks = append(sks, sk)
 		}
 	}
-	s.mu.Unlock()
 	var out []WriteError
+	for k, st := range s.idleFailing {
+		if k.name == name {
+			out = append(out, *st.err)
+		}
+	}
+	s.mu.Unlock()
 	for _, sk := range sks {
 		sk.mu.Lock()
 		if sk.failing != nil {
@@ -824,6 +870,11 @@ func (s *Store) clear(name string, remove bool) error {
 		}
 		for _, sk := range sks {
 			delete(s.sinks, sk.key)
+		}
+		for k := range s.idleFailing {
+			if k.name == name {
+				delete(s.idleFailing, k)
+			}
 		}
 	}
 	s.mu.Unlock()
