@@ -5,13 +5,22 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DEMO_HOME ?= $(CURDIR)/.demo
 
-.PHONY: build test generate evals demo demo-stop lint bench clean
+.PHONY: build test test-faults fuzz generate evals demo demo-stop lint bench clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/velos
 
 test:
 	$(GO) test -count=1 -timeout 6m ./...
+
+# The fault suite (faults/): kill -9 of the daemon mid-operation, a full log
+# disk, no file descriptors left, 500 processes, 50 clients for 60 s. Minutes.
+test-faults:
+	$(GO) test -count=1 -tags faults -timeout 15m ./faults/
+
+# Every fuzz target for FUZZTIME each (default 10s); see .ci/fuzz.
+fuzz:
+	bash .ci/fuzz
 
 # Rewrites schemas/ and the README's tool reference from the registry.
 generate:

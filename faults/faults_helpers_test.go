@@ -60,6 +60,20 @@ func alive(pid int) bool {
 	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
 }
 
+// daemonPID is the running daemon's pid, from its pid file.
+func (e *env) daemonPID() int {
+	e.t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.Home, "daemon.pid"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		e.t.Fatalf("daemon.pid: %q", b)
+	}
+	return pid
+}
+
 // killDaemon sends SIGKILL to the daemon and returns once it is gone.
 func (e *env) killDaemon() {
 	e.t.Helper()

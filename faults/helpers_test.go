@@ -47,20 +47,6 @@ func (e *env) list() []tools.ProcessInfo {
 	return out.Processes
 }
 
-// daemonPID is the running daemon's pid, from its pid file.
-func (e *env) daemonPID() int {
-	e.t.Helper()
-	b, err := os.ReadFile(filepath.Join(e.Home, "daemon.pid"))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		e.t.Fatalf("daemon.pid: %q", b)
-	}
-	return pid
-}
-
 // proc is a process of this home found in /proc.
 type proc struct {
 	pid, pgid int

@@ -104,7 +104,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	store, err := logs.Open(logs.Options{Dir: home.Logs(), ErrorInterval: mon.LogErrorInterval, OnError: func(err error) {
 		var we *logs.WriteError
 		if errors.As(err, &we) && we.Resumed {
-			log.Info("logs", "msg", err.Error())
+			log.Info("logs", "resumed", err.Error())
 			return
 		}
 		log.Warn("logs", "err", err)
