@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DEMO_HOME ?= $(CURDIR)/.demo
 
-.PHONY: build test test-faults fuzz generate evals demo demo-stop lint bench clean
+.PHONY: build test test-faults fuzz soak generate evals demo demo-stop lint bench clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/velos
@@ -21,6 +21,11 @@ test-faults:
 # Every fuzz target for FUZZTIME each (default 10s); see .ci/fuzz.
 fuzz:
 	bash .ci/fuzz
+
+# Ten minutes of a chatty app and a crash loop under the daemon; prints the
+# daemon's memory every 10 s (bench/soak; -duration for a quick run).
+soak:
+	$(GO) run ./bench/soak
 
 # Rewrites schemas/ and the README's tool reference from the registry.
 generate:

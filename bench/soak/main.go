@@ -139,17 +139,38 @@ func run(duration, every, warmup time.Duration, rate int) error {
 	}
 	last := samples[len(samples)-1]
 	fmt.Println()
-	fmt.Println("| after warm-up | from | to | growth | max over the run after warm-up |")
-	fmt.Println("| --- | --- | --- | --- | --- |")
+	// The garbage collector makes a sawtooth of a few hundred KiB, so
+	// growth is also given between the means of the first and the last
+	// minute after warm-up.
+	fmt.Println("| after warm-up | from | to | growth | mean, first minute → last minute | max after warm-up |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- |")
 	if base != nil {
 		var maxRSS, maxAnon int64
+		var first, final []sample
 		for _, s := range samples {
 			if s.at >= base.at {
 				maxRSS, maxAnon = max(maxRSS, s.rss), max(maxAnon, s.anon)
 			}
+			if s.at >= base.at && s.at < base.at+time.Minute {
+				first = append(first, s)
+			}
+			if s.at > last.at-time.Minute {
+				final = append(final, s)
+			}
 		}
-		fmt.Printf("| VmRSS (%v → %v) | %s | %s | %s | %s |\n", base.at, last.at, mib(base.rss), mib(last.rss), mib(last.rss-base.rss), mib(maxRSS))
-		fmt.Printf("| RssAnon | %s | %s | %s | %s |\n", mib(base.anon), mib(last.anon), mib(last.anon-base.anon), mib(maxAnon))
+		mean := func(ss []sample, f func(sample) int64) int64 {
+			var sum int64
+			for _, s := range ss {
+				sum += f(s)
+			}
+			return sum / int64(len(ss))
+		}
+		rss := func(s sample) int64 { return s.rss }
+		anon := func(s sample) int64 { return s.anon }
+		fmt.Printf("| VmRSS (%v → %v) | %s | %s | %s | %s → %s (%s) | %s |\n", base.at, last.at, mib(base.rss), mib(last.rss), mib(last.rss-base.rss),
+			mib(mean(first, rss)), mib(mean(final, rss)), mib(mean(final, rss)-mean(first, rss)), mib(maxRSS))
+		fmt.Printf("| RssAnon | %s | %s | %s | %s → %s (%s) | %s |\n", mib(base.anon), mib(last.anon), mib(last.anon-base.anon),
+			mib(mean(first, anon)), mib(mean(final, anon)), mib(mean(final, anon)-mean(first, anon)), mib(maxAnon))
 	}
 	lines, missing, repeated, err := checkSeq(filepath.Join(home, "logs"), "chatty")
 	if err != nil {
