@@ -1,3 +1,5 @@
+//go:build linux
+
 package faults
 
 import (
@@ -6,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,9 +30,6 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("the fault suite reads /proc")
-	}
 	e := &env{Env: testenv.New(t), t: t}
 	t.Cleanup(e.reap)
 	return e
