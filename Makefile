@@ -18,7 +18,7 @@ test:
 test-faults:
 	$(GO) test -count=1 -tags faults -timeout 15m ./faults/
 
-# Every fuzz target for FUZZTIME each (default 10s); see .ci/fuzz.
+# Every fuzz target for FUZZTIME each (default 8s); see .ci/fuzz.
 fuzz:
 	bash .ci/fuzz
 
