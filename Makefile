@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DEMO_HOME ?= $(CURDIR)/.demo
 
-.PHONY: build test generate evals demo demo-stop lint bench clean
+.PHONY: build test test-faults fuzz soak generate evals demo demo-stop lint bench clean
 
 # Static binaries (CGO_ENABLED=0): a dynamically linked velos spends about
 # 2 ms in the loader and libc before main, more than a command takes.
@@ -16,6 +16,20 @@ build:
 
 test:
 	$(GO) test -count=1 -timeout 6m ./...
+
+# The fault suite (faults/): kill -9 of the daemon mid-operation, a full log
+# disk, no file descriptors left, 500 processes, 50 clients for 60 s. Minutes.
+test-faults:
+	$(GO) test -count=1 -tags faults -timeout 15m ./faults/
+
+# Every fuzz target for FUZZTIME each (default 8s); see .ci/fuzz.
+fuzz:
+	bash .ci/fuzz
+
+# Ten minutes of a chatty app and a crash loop under the daemon; prints the
+# daemon's memory every 10 s (bench/soak; -duration for a quick run).
+soak:
+	$(GO) run ./bench/soak
 
 # Rewrites schemas/ and the README's tool reference from the registry.
 generate:

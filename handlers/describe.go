@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -38,6 +40,7 @@ var Describe = Bind(tools.Describe, func(ctx context.Context, d *Deps, in tools.
 		for _, r := range in.History {
 			det.History = append(det.History, tools.RestartEntry(r))
 		}
+		det.LogErrors = logWriteProblems(d, in.LogName())
 		out.Processes = append(out.Processes, det)
 	}
 	return out, nil
@@ -49,4 +52,24 @@ func lagInfo(l *supervisor.Lag) *tools.LagInfo {
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	return &tools.LagInfo{P50: ms(l.P50), P99: ms(l.P99), Max: ms(l.Max)}
+}
+
+// logWriteProblems says which logs of a process cannot be written now, in
+// a few words each: "out log not written: no space left on device (1213
+// lines dropped since 14:02:03Z)".
+func logWriteProblems(d *Deps, logName string) []string {
+	if d.Logs == nil {
+		return nil
+	}
+	var out []string
+	for _, we := range d.Logs.WriteErrors(logName) {
+		cause := we.Err
+		var pe *fs.PathError
+		if errors.As(cause, &pe) {
+			cause = pe.Err // the path is out_log/err_log
+		}
+		out = append(out, fmt.Sprintf("%s log not written: %v (%s dropped since %s)", we.Stream, cause,
+			plural(int(we.Dropped), "line"), we.Since.UTC().Format("15:04:05Z")))
+	}
+	return out
 }

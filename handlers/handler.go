@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -129,7 +130,18 @@ func (h *handler[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 	// budget); the title stays in schemas/<tool>.json.
 	srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Summary,
 		InputSchema: in, OutputSchema: out, Annotations: Annotations(t.Info())},
-		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+			// The SDK does not recover a handler's panic, and the daemon
+			// going down leaves every process it supervises orphaned: one
+			// bad call must cost that call only.
+			defer func() {
+				if r := recover(); r != nil {
+					if d.Log != nil {
+						d.Log.Error("tool panicked", "tool", t.Name, "panic", r, "stack", string(debug.Stack()))
+					}
+					res, err = toolError(fmt.Errorf("%s: internal error (a bug in velos; the daemon logged it): %v", t.Name, r)), nil
+				}
+			}()
 			var in In
 			if err := args.decode(req.Params.Arguments, &in); err != nil {
 				return toolError(err), nil

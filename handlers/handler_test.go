@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -216,5 +217,36 @@ func TestOutputsFitTheirSchemas(t *testing.T) {
 				t.Errorf("%s: a zero answer does not fit the %s schema: %v", e.Info().Name, which, err)
 			}
 		}
+	}
+}
+
+// A handler that panics fails its call; the server (the daemon, with every
+// process it supervises) goes on answering.
+func TestPanicFailsTheCallOnly(t *testing.T) {
+	boom := Bind(&tool.Def[echoIn, echoOut]{Name: "sample_boom", CLI: "boom", Summary: "Boom.", Effect: tool.ReadOnly},
+		func(context.Context, *Deps, echoIn) (echoOut, error) { panic("boom") })
+	srv := mcp.NewServer(&mcp.Implementation{Name: "t"}, nil)
+	for _, h := range []Handler{boom, echo} {
+		if err := h.Register(srv, &Deps{Log: slog.New(slog.DiscardHandler)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	if _, err := srv.Connect(ctx, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "sample_boom", Arguments: map[string]any{"target": "x"}})
+	if err != nil || !res.IsError || !strings.Contains(res.Content[0].(*mcp.TextContent).Text, "internal error") {
+		t.Fatalf("panicking tool: %v %+v", err, res)
+	}
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "sample_echo", Arguments: map[string]any{"target": "x"}})
+	if err != nil || res.IsError {
+		t.Fatalf("after a panic: %v %+v", err, res)
 	}
 }

@@ -138,6 +138,9 @@ func health(ctx context.Context, d *Deps, info supervisor.Info, since, now time.
 		}
 	}
 
+	// Lines being dropped (a full disk) hide what the process says.
+	degraded = append(degraded, logWriteProblems(d, name)...)
+
 	if dg.Errors > 0 {
 		r := fmt.Sprintf("%s in %s (%s/min)", plural(dg.Errors, "error"), window, trimFloat(h.ErrorsPerMin))
 		if h.ErrorsPerMin >= errorRateDegraded {

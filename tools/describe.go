@@ -42,6 +42,9 @@ type ProcessDetail struct {
 	History      []RestartEntry `json:"restart_history"`
 	OutLog       string         `json:"out_log"`
 	ErrLog       string         `json:"err_log"`
+	// LogErrors say which of its logs cannot be written now (a full disk):
+	// its lines are being dropped.
+	LogErrors []string `json:"log_errors,omitempty"`
 }
 
 // BalancerInfo is one instance as Velos's balancer sees it: connections,

@@ -45,6 +45,7 @@ type monitorFlags struct {
 	MetricsAddr        string
 	MetricsAllowRemote bool
 	SampleInterval     time.Duration
+	LogErrorInterval   time.Duration
 }
 
 // Run serves until SIGTERM/SIGINT or daemon_kill, then stops every process
@@ -91,13 +92,25 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	}
 	defer logf.Close()
 	log := slog.New(slog.NewTextHandler(logf, nil))
+	// Holding the lock, no save can be under way: what a killed daemon was
+	// saving is debris.
+	if err := state.RemoveTemps(state.Path(home.Dir)); err != nil {
+		log.Warn("state", "err", err)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	ctx, shutdown := context.WithCancel(ctx)
 	defer shutdown()
 
-	store, err := logs.Open(logs.Options{Dir: home.Logs()})
+	store, err := logs.Open(logs.Options{Dir: home.Logs(), ErrorInterval: mon.LogErrorInterval, OnError: func(err error) {
+		var we *logs.WriteError
+		if errors.As(err, &we) && we.Resumed {
+			log.Info("logs", "resumed", err.Error())
+			return
+		}
+		log.Warn("logs", "err", err)
+	}})
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "Serve Prometheus /metrics here from the start, e.g. 127.0.0.1:9615 (as velos metrics serve). Env: VELOS_METRICS_ADDR.")
 	fs.BoolVar(&c.MetricsAllowRemote, "metrics-allow-remote", false, "Allow --metrics-addr off loopback. Env: VELOS_METRICS_ALLOW_REMOTE.")
 	fs.DurationVar(&c.SampleInterval, "sample-interval", 5*time.Second, "How often processes are measured while no client watches (1s while one does); max_memory acts after 3 samples above the limit. Env: VELOS_SAMPLE_INTERVAL.")
+	fs.DurationVar(&c.LogErrorInterval, "log-error-interval", time.Minute, "While a log cannot be written (a full disk), its lines are dropped and daemon.log says so at most this often per log. Env: VELOS_LOG_ERROR_INTERVAL.")
 	showVersion := fs.Bool("version", false, "Print the velosd version.")
 	if err := fromEnv(fs); err != nil {
 		fmt.Fprintln(stderr, "velosd:", err)
@@ -95,6 +96,7 @@ var flagEnv = map[string]string{
 	"metrics-addr":         "VELOS_METRICS_ADDR",
 	"metrics-allow-remote": "VELOS_METRICS_ALLOW_REMOTE",
 	"sample-interval":      "VELOS_SAMPLE_INTERVAL",
+	"log-error-interval":   "VELOS_LOG_ERROR_INTERVAL",
 }
 
 // fromEnv sets each flag from its variable, when set; a bad value is an

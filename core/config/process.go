@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Process is the per-process key set. The same struct is a [process.NAME]
@@ -288,6 +289,11 @@ func GetKey(p Process, keyPath string) (any, error) {
 // An empty value clears the key (its default applies). Env keys are
 // "env.NAME" and "env.PROFILE.NAME".
 func SetKey(p *Process, keyPath, text string) error {
+	// A file cannot hold it (Parse refuses it), and Format would write
+	// U+FFFD in its place: the saved value would not be the one set.
+	if !utf8.ValidString(keyPath) || !utf8.ValidString(text) {
+		return &Problem{Key: strings.ToValidUTF8(keyPath, "\uFFFD"), Msg: "not valid UTF-8 (a config file holds UTF-8 text only)"}
+	}
 	parts := strings.Split(keyPath, ".")
 	if parts[0] == "env" {
 		return setEnv(p, keyPath, parts, text)

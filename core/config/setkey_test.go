@@ -196,3 +196,15 @@ func TestByteOrderMarkIsIgnored(t *testing.T) {
 		t.Fatalf("config with a BOM: %v %+v", err, f)
 	}
 }
+
+// Text that is not UTF-8 is refused, as a file holding it is: Format would
+// save U+FFFD in its place.
+func TestSetKeyRefusesInvalidUTF8(t *testing.T) {
+	for _, kv := range [][2]string{{"env.A", "x\xcey"}, {"args", "a\xff"}, {"env.\xce", "1"}} {
+		p := Process{Script: "api.js"}
+		err := SetKey(&p, kv[0], kv[1])
+		if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") || !reflect.DeepEqual(p, Process{Script: "api.js"}) {
+			t.Errorf("SetKey(%q, %q) = %v, process %+v", kv[0], kv[1], err, p)
+		}
+	}
+}

@@ -102,10 +102,34 @@ func CheckCron(expr string) error {
 	if strings.TrimSpace(expr) == "" {
 		return errors.New("empty cron expression")
 	}
-	if _, err := cronParser().Parse(expr); err != nil {
+	// robfig/cron (under gocron) slices past the zone up to the first
+	// space and panics when there is none: "TZ=" alone crashed the parse.
+	if (strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=")) && !strings.Contains(expr, " ") {
+		return fmt.Errorf("%q: a time zone needs a cron expression after it, e.g. \"TZ=Europe/Paris 0 3 * * *\"", expr)
+	}
+	sched, err := parseCron(expr)
+	if err != nil {
 		return fmt.Errorf("%q is not a cron expression (want 5 fields like \"0 3 * * *\", or 6 with seconds first): %w", expr, err)
 	}
+	// gocron refuses a schedule with no next run when the job is created
+	// (the daemon would only log it): "0 0 30 2 *" (February 30th) parses
+	// but never fires. The parser looks five years ahead.
+	if sched.Next(time.Now()).IsZero() {
+		return fmt.Errorf("%q never fires: no date matches it", expr)
+	}
 	return nil
+}
+
+// parseCron parses with the scheduler's parser. A panic in that parser (a
+// library we did not write) is an error for this expression, not a crash of
+// the daemon or CLI judging it.
+func parseCron(expr string) (_ cron.Schedule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the cron parser failed: %v", r)
+		}
+	}()
+	return cronParser().Parse(expr)
 }
 
 // enumCheck returns an error naming the allowed values (and the closest one)

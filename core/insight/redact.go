@@ -111,6 +111,10 @@ var redactHints = []string{"private key", "://", "bearer", "basic", "token", "ey
 // it does not change stored logs.
 func Redact(text string) string {
 	lower := strings.ToLower(text)
+	// The rules match case-insensitively by Unicode simple folding, where
+	// "ſ" (long s) is an "s" and the Kelvin sign a "k"; ToLower turns the
+	// Kelvin sign into "k" but keeps "ſ", and "paſſword=…" skipped the rules.
+	lower = strings.ReplaceAll(lower, "ſ", "s")
 	hit := false
 	for _, h := range redactHints {
 		if strings.Contains(lower, h) {

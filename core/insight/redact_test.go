@@ -28,6 +28,7 @@ func TestRedact(t *testing.T) {
 		{"private_key_line", "-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXk", []string{"b3BlbnNzaC1rZXk"}, nil},
 		{"stripe", "charge with sk_live_abcdefghijklmnop1234", []string{"abcdefghijklmnop1234"}, nil},
 		{"google", "maps AIzaSyA-abcdefghijklmnopqrstuvwxyz01234", []string{"AIzaSyA-abcdefghijklmnopqrstuvwxyz01234"}, nil},
+		{"long_s", "login paſſword=hunter2 user=bob", []string{"hunter2"}, []string{"user=bob"}}, // "ſ" folds to "s" in the rules
 		{"plain", "GET /health 200 3ms", nil, []string{"GET /health 200 3ms"}},
 	}
 	for _, tt := range tests {

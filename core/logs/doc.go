@@ -66,6 +66,12 @@
 //     only) and written when the read was short (the pipe had no more data
 //     ready), when the buffer is full, or after [Options.FlushInterval].
 //     There is no fsync; write errors go to [Options.OnError].
+//   - A full disk (or any write error) drops lines instead of blocking the
+//     app: the file keeps whole records only (a short write is cut back to
+//     the last one), the loss is reported as a [WriteError] once per
+//     [Options.ErrorInterval] with the count of lines dropped, and writing
+//     resumes by itself once a write works again ([Store.WriteErrors] says
+//     which streams are failing now).
 //   - Nothing lost: the channel returned by Attach closes only after every
 //     byte read from the pipe is written to the file, including a last
 //     partial line. [Store.Close] writes everything buffered; pipes that

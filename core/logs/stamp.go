@@ -76,7 +76,9 @@ func parseStamp(b []byte) (int64, bool) {
 	mi, ok5 := num(b[14:16])
 	s, ok6 := num(b[17:19])
 	ns, ok7 := num(b[20:29])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	// Years outside 1678-2261 do not fit in int64 nanoseconds: they would
+	// wrap around to a stamp in another century.
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || y < 1678 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
 		h > 23 || mi > 59 || s > 60 {
 		return 0, false
 	}

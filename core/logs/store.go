@@ -17,6 +17,7 @@ const (
 	DefaultMaxSize       = 10 << 20 // bytes of a log file before it is rotated
 	DefaultKeep          = 5        // rotated files kept per stream, besides the current one
 	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultErrorInterval = time.Minute // between two reports of one stream's write errors
 	// MaxLineBytes is the longest text one record holds. A longer line is
 	// split into records of this size, the later ones marked as
 	// continuations (see the package documentation).
@@ -59,9 +60,41 @@ type Options struct {
 	FlushInterval time.Duration
 	// OnError receives write and compression errors, which cannot be
 	// returned to anyone because the app must never be blocked by them.
-	// nil drops them.
+	// nil drops them. Write errors come as [*WriteError], at most one per
+	// stream and ErrorInterval (see there). OnError is called with the
+	// stream's lock held: it must not call into the Store.
 	OnError func(error)
+	// ErrorInterval is the least time between two reports of write errors
+	// of one stream (default [DefaultErrorInterval]).
+	ErrorInterval time.Duration
 }
+
+// WriteError reports that lines of one stream could not be written (a full
+// disk, an I/O error). They are dropped, so that the app never blocks: the
+// file keeps whole records only, and writing resumes by itself once the
+// cause is gone. [Options.OnError] receives one when a stream starts
+// failing, then at most one per [Options.ErrorInterval] while it goes on
+// failing, and a last one with Resumed set once a write works again.
+type WriteError struct {
+	Name   string    `json:"name"`
+	Stream Stream    `json:"stream"`
+	Err    error     `json:"-"` // the latest failure
+	Since  time.Time `json:"since"`
+	// Dropped counts the records (lines) lost since Since.
+	Dropped int64 `json:"dropped"`
+	// Resumed: writing works again; Dropped is the whole run's count.
+	Resumed bool `json:"resumed,omitempty"`
+}
+
+func (e *WriteError) Error() string {
+	since := e.Since.UTC().Format(time.RFC3339)
+	if e.Resumed {
+		return fmt.Sprintf("%s-%s log written again: %d lines dropped since %s (%v)", e.Name, e.Stream, e.Dropped, since, e.Err)
+	}
+	return fmt.Sprintf("write %s-%s log: %v (%d lines dropped since %s)", e.Name, e.Stream, e.Err, e.Dropped, since)
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
 
 // RotateOptions overrides the rotation defaults for one process. A zero
 // MaxSize or Keep takes the [Options] value; Gzip is used as given.
@@ -88,7 +121,11 @@ type Store struct {
 	closed   bool
 	sinks    map[srcKey]*sink
 	attached map[*attachment]struct{}
-	wg       sync.WaitGroup // attach goroutines and the compressor
+	// idleFailing keeps the write errors of streams whose sink closed while
+	// failing, so that a process restarting on a full disk is still
+	// reported once per interval and WriteErrors still shows it.
+	idleFailing map[srcKey]failState
+	wg          sync.WaitGroup // attach goroutines and the compressor
 
 	comp compressor
 	subs subscribers
@@ -110,10 +147,13 @@ func Open(opts Options) (*Store, error) {
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = DefaultFlushInterval
 	}
+	if opts.ErrorInterval <= 0 {
+		opts.ErrorInterval = DefaultErrorInterval
+	}
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open log store: %w", err)
 	}
-	s := &Store{opts: opts, now: opts.Now, sinks: map[srcKey]*sink{}, attached: map[*attachment]struct{}{}}
+	s := &Store{opts: opts, now: opts.Now, sinks: map[srcKey]*sink{}, attached: map[*attachment]struct{}{}, idleFailing: map[srcKey]failState{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -202,12 +242,24 @@ func (s *Store) run(a *attachment, sk *sink, done chan struct{}) {
 	defer func() {
 		s.mu.Lock()
 		delete(s.attached, a)
-		s.mu.Unlock()
 		if sk != nil {
 			sk.mu.Lock()
 			sk.attaches--
+			if sk.attaches == 0 && !sk.closed && s.sinks[sk.key] == sk {
+				// Nothing writes to this stream any more: close its file. A
+				// daemon that has run many processes (say one name per CI
+				// job) held a descriptor and a buffer for each, for ever. The
+				// next Attach opens the file again and finds its state there.
+				sk.writeBuf()
+				sk.closeLocked()
+				delete(s.sinks, sk.key)
+				if sk.failing != nil {
+					s.idleFailing[sk.key] = failState{sk.failing, sk.reported}
+				}
+			}
 			sk.mu.Unlock()
 		}
+		s.mu.Unlock()
 		close(done)
 		s.wg.Done()
 	}()
@@ -281,6 +333,10 @@ func (s *Store) sinkLocked(k srcKey) (*sink, error) {
 		return sk, nil
 	}
 	sk := &sink{store: s, key: k, ro: s.resolve(nil), wsize: initialBufSize}
+	if st, ok := s.idleFailing[k]; ok {
+		sk.failing, sk.reported = st.err, st.reported
+		delete(s.idleFailing, k)
+	}
 	s.filesMu.Lock()
 	err := sk.open()
 	s.filesMu.Unlock()
@@ -311,6 +367,14 @@ type sink struct {
 	armed    bool
 	closed   bool
 	attaches int
+	failing  *WriteError // lines are being dropped; nil while writes work
+	reported time.Time   // when failing was last reported
+}
+
+// failState is a failing stream's error while no sink is open for it.
+type failState struct {
+	err      *WriteError
+	reported time.Time
 }
 
 // open opens the current file for appending and recovers the state a
@@ -519,16 +583,123 @@ func (sk *sink) flushLocked() bool {
 	return true
 }
 
+// writeBuf writes the buffered records. On a failure they are dropped (the
+// app must not wait for a disk), the part of a record a short write left in
+// the file is cut off so that the next record does not run into it, and the
+// failure is reported (see [WriteError]). A file that could not be opened
+// (a rotation on a full disk) is opened again on the next write.
 func (sk *sink) writeBuf() {
-	if len(sk.buf) > 0 && sk.f != nil {
-		if _, err := sk.f.Write(sk.buf); err != nil {
-			sk.store.onError(fmt.Errorf("write %s-%s log: %w", sk.key.name, sk.key.stream, err))
-			if fi, err := sk.f.Stat(); err == nil {
-				sk.size = fi.Size()
-			}
+	defer sk.releaseBuf() // written or dropped: the buffer goes back to the pool
+	if len(sk.buf) == 0 {
+		return
+	} // written or dropped: the buffer goes back to the pool
+	if sk.f == nil {
+		if err := sk.reopen(); err != nil {
+			sk.failed(err, sk.buf)
+			return
 		}
 	}
-	sk.releaseBuf()
+	n, err := sk.f.Write(sk.buf)
+	if err == nil {
+		if sk.failing != nil {
+			e := *sk.failing
+			e.Resumed = true
+			sk.failing = nil
+			sk.store.onError(&e)
+		}
+		return
+	}
+	whole := bytes.LastIndexByte(sk.buf[:n], '\n') + 1
+	if fi, serr := sk.f.Stat(); serr == nil {
+		size := fi.Size()
+		if whole < n {
+			if terr := sk.f.Truncate(size - int64(n-whole)); terr == nil {
+				size -= int64(n - whole)
+			} else {
+				err = errors.Join(err, fmt.Errorf("cut the torn record: %w", terr))
+			}
+		}
+		sk.size = size
+	}
+	sk.failed(err, sk.buf[whole:])
+}
+
+// reopen opens the current file again after it could not be.
+func (sk *sink) reopen() error {
+	path := currentPath(sk.store.opts.Dir, sk.key.name, sk.key.stream)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("stat log: %w", err)
+	}
+	sk.f, sk.size = f, fi.Size()+int64(len(sk.buf))
+	return nil
+}
+
+// failed counts the records of lost as dropped and reports the failure:
+// at once when the stream starts failing, then once per ErrorInterval.
+func (sk *sink) failed(err error, lost []byte) {
+	now := sk.store.now()
+	dropped := int64(bytes.Count(lost, []byte{'\n'}))
+	if sk.failing == nil {
+		sk.failing = &WriteError{Name: sk.key.name, Stream: sk.key.stream, Since: now}
+	} else if now.Sub(sk.reported) < sk.store.opts.ErrorInterval {
+		sk.failing.Err = err
+		sk.failing.Dropped += dropped
+		return
+	}
+	sk.failing.Err = err
+	sk.failing.Dropped += dropped
+	sk.reported = now
+	e := *sk.failing
+	sk.store.onError(&e)
+}
+
+// closeLocked ends the sink: its file closed, its timer stopped. The
+// buffer must be written first. sk.mu is held.
+func (sk *sink) closeLocked() {
+	sk.closed = true
+	if sk.timer != nil {
+		sk.timer.Stop()
+	}
+	if sk.f != nil {
+		if err := sk.f.Close(); err != nil {
+			sk.store.onError(fmt.Errorf("close %s-%s log: %w", sk.key.name, sk.key.stream, err))
+		}
+		sk.f = nil
+	}
+}
+
+// WriteErrors returns the streams of name whose lines cannot be written at
+// the moment (empty when every write works).
+func (s *Store) WriteErrors(name string) []WriteError {
+	s.mu.Lock()
+	var sks []*sink
+	for k, sk := range s.sinks {
+		if k.name == name {
+			sks = append(sks, sk)
+		}
+	}
+	var out []WriteError
+	for k, st := range s.idleFailing {
+		if k.name == name {
+			out = append(out, *st.err)
+		}
+	}
+	s.mu.Unlock()
+	for _, sk := range sks {
+		sk.mu.Lock()
+		if sk.failing != nil {
+			out = append(out, *sk.failing)
+		}
+		sk.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Stream < out[j].Stream })
+	return out
 }
 
 // releaseBuf gives the (written or dropped) buffer back to the pool.
@@ -545,6 +716,15 @@ func (sk *sink) releaseBuf() {
 // line is split across files, lost or written twice.
 func (sk *sink) rotate() {
 	sk.writeBuf()
+	if sk.f == nil {
+		if err := sk.reopen(); err != nil {
+			// Nothing to rotate: records go on being buffered, and dropped
+			// by writeBuf until the file opens again.
+			sk.size = 0
+			sk.failed(err, nil)
+			return
+		}
+	}
 	s := sk.store
 	dir := s.opts.Dir
 	cur := currentPath(dir, sk.key.name, sk.key.stream)
@@ -563,7 +743,8 @@ func (sk *sink) rotate() {
 	}
 	f, err := os.OpenFile(cur, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
-		s.onError(fmt.Errorf("rotate %s: %w", cur, err))
+		sk.size = 0
+		sk.failed(fmt.Errorf("rotate %s: %w", cur, err), nil)
 	} else {
 		sk.f = f
 		sk.size = 0
@@ -740,6 +921,11 @@ func (s *Store) clear(name string, remove bool) error {
 		}
 		for _, sk := range sks {
 			delete(s.sinks, sk.key)
+		}
+		for k := range s.idleFailing {
+			if k.name == name {
+				delete(s.idleFailing, k)
+			}
 		}
 	}
 	s.mu.Unlock()

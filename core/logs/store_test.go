@@ -3,6 +3,7 @@ package logs
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -406,5 +407,35 @@ func TestReopen(t *testing.T) {
 	}
 	if len(texts) < 500 || texts[len(texts)-1] != "line 999" {
 		t.Fatalf("after reopen: %d lines, last %q", len(texts), texts[len(texts)-1])
+	}
+}
+
+// A stream nothing is attached to any more has its file closed (a daemon
+// that ran a thousand differently named processes held two descriptors for
+// each); attaching again continues it: stamps and rotation numbers go on.
+func TestIdleStreamsCloseTheirFiles(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{base: testBase, step: time.Millisecond}
+	s := openStore(t, Options{Dir: dir, Now: clk.Now, MaxSize: 4 << 10, Keep: 100})
+	for i := range 50 {
+		writeAll(t, s, fmt.Sprintf("p%02d", i), Out, strings.NewReader(numbered(0, 10)), nil)
+	}
+	s.mu.Lock()
+	open := len(s.sinks)
+	s.mu.Unlock()
+	if open != 0 {
+		t.Fatalf("%d sinks open with nothing attached", open)
+	}
+	for run := range 3 {
+		writeAll(t, s, "r", Out, strings.NewReader(numbered(run*200, run*200+200)), nil)
+	}
+	got := queryAll(t, s, Query{Names: []string{"r"}})
+	if len(got) != 600 {
+		t.Fatalf("%d lines after three runs, want 600", len(got))
+	}
+	for i, l := range got {
+		if want := fmt.Sprintf("line %d", i); l.Text != want || i > 0 && !l.Time.After(got[i-1].Time) {
+			t.Fatalf("line %d: %q at %v (previous at %v)", i, l.Text, l.Time, got[max(i-1, 0)].Time)
+		}
 	}
 }

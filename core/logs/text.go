@@ -3,6 +3,7 @@ package logs
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -43,13 +44,22 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 // durations; negative ages are rejected.
 func parseAgo(s string) (time.Duration, bool) {
 	if n := len(s); n > 1 && (s[n-1] == 'd' || s[n-1] == 'w') {
-		v, err := strconv.ParseFloat(s[:n-1], 64)
-		if err != nil || v < 0 {
+		// Plain decimals only: ParseFloat also takes "NaN", "Inf", "1e300"
+		// and hex, which made "NaNd" a time 292 years back.
+		num := s[:n-1]
+		if strings.Trim(num, "0123456789.") != "" {
+			return 0, false
+		}
+		v, err := strconv.ParseFloat(num, 64)
+		if err != nil {
 			return 0, false
 		}
 		unit := 24 * time.Hour
 		if s[n-1] == 'w' {
 			unit *= 7
+		}
+		if v*float64(unit) >= math.MaxInt64 {
+			return 0, false
 		}
 		return time.Duration(v * float64(unit)), true
 	}

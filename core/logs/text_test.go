@@ -31,7 +31,7 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "yesterday", "-5m", "2024-13-01", "5x", "25:00"} {
+	for _, bad := range []string{"", "yesterday", "-5m", "2024-13-01", "5x", "25:00", "NaNd", "Infw", "1e3d", "0x10d", "99999999d"} {
 		if _, err := ParseTime(bad, now); err == nil {
 			t.Errorf("ParseTime(%q) accepted", bad)
 		}
@@ -90,6 +90,12 @@ func TestStamp(t *testing.T) {
 		ns, ok := parseStamp(b)
 		if !ok || ns != tm.UnixNano() {
 			t.Errorf("parse %s: %d %v", b, ns, ok)
+		}
+	}
+	// Years whose nanoseconds overflow int64 would wrap to another century.
+	for _, far := range []string{"1000-01-01T00:00:00.000000000Z", "2262-04-12T00:00:00.000000000Z", "0000-01-01T00:00:00.000000000Z"} {
+		if ns, ok := parseStamp([]byte(far)); ok {
+			t.Errorf("parseStamp(%s) = %v", far, time.Unix(0, ns).UTC())
 		}
 	}
 	if _, ok := parseStamp([]byte("2026-11-27 01:26:31.123456789Z")); ok {

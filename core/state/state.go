@@ -103,12 +103,33 @@ func Save(path string, d Dump) error {
 	return writeAtomic(path, buf.Bytes())
 }
 
+// tempPattern names the temporary files [Save] writes beside path.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".*.tmp" }
+
+// RemoveTemps deletes the temporary files that saves interrupted by a crash
+// (kill -9 between writing and renaming) left beside path; each is a whole
+// or partial dump nobody will read. Call it only while no [Save] to path
+// can run, as a daemon does at start once it holds its home.
+func RemoveTemps(path string) error {
+	tmps, err := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
+	if err != nil {
+		return fmt.Errorf("remove temporary dumps: %w", err)
+	}
+	var errs []error
+	for _, t := range tmps {
+		if err := os.Remove(t); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func writeAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	tmp, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}

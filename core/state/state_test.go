@@ -177,5 +177,15 @@ func TestSaveSurvivesSIGKILL(t *testing.T) {
 			t.Fatalf("round %d: dump is neither version: %+v", round, got.Processes[:1])
 		}
 	}
-	t.Logf("after 50 kills: %v", seen)
+	tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".dump.toml.*.tmp"))
+	t.Logf("after 50 kills: %v; %d temporary files left by interrupted saves", seen, len(tmps))
+	if err := RemoveTemps(path); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".dump.toml.*.tmp")); len(left) > 0 {
+		t.Fatalf("RemoveTemps left %v", left)
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatalf("RemoveTemps took the dump: %v", err)
+	}
 }

@@ -2,10 +2,11 @@
 // make it behave as a test needs: tell systemd-style readiness late or
 // never, heartbeat a watchdog for a while, serve HTTP on the socket Velos
 // passes (LISTEN_FDS) or on $PORT, answer a health URL after a delay, stop
-// gracefully, crash.
+// gracefully, crash, print numbered lines at a given rate (-chatty).
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -29,8 +31,13 @@ func main() {
 	healthAfter := flag.Duration("health-after", 0, "/health answers 503 until this long after start")
 	exitAfter := flag.Duration("exit-after", 0, "exit with -code after this long (0: never)")
 	code := flag.Int("code", 0, "exit code for -exit-after")
+	chatty := flag.Int("chatty", 0, "print this many numbered lines per second to stdout (\"seq N …\"), from 1")
+	lineBytes := flag.Int("line-bytes", 64, "length of each -chatty line, newline excluded")
 	flag.Parse()
 	start := time.Now()
+	if *chatty > 0 {
+		go chatter(*chatty, *lineBytes)
+	}
 
 	if *status != "" {
 		notify("STATUS=" + *status)
@@ -151,4 +158,29 @@ func notify(state string) {
 	}
 	defer c.Close()
 	_, _ = c.Write([]byte(state))
+}
+
+// chatter prints rate numbered lines per second in 1 ms ticks, as one
+// write per tick: "seq 1 xxxx…". A test reading the log sees gaps and
+// repeats in the numbers. A write error (the reader gone) ends the program,
+// as SIGPIPE would.
+func chatter(rate, size int) {
+	pad := strings.Repeat("x", max(size, 16))
+	w := bufio.NewWriterSize(os.Stdout, 64<<10)
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	start := time.Now()
+	n := 0
+	for now := range t.C {
+		due := int(now.Sub(start).Seconds() * float64(rate))
+		for ; n < due; n++ {
+			line := strconv.AppendInt([]byte("seq "), int64(n+1), 10)
+			line = append(line, ' ')
+			line = append(line, pad[:max(size-len(line), 0)]...)
+			w.Write(append(line, '\n'))
+		}
+		if err := w.Flush(); err != nil {
+			os.Exit(5)
+		}
+	}
 }
