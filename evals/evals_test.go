@@ -200,8 +200,12 @@ func TestListCases(t *testing.T) {
 			env := testenv.New(t)
 			cs := env.Connect(nil)
 			var toml strings.Builder
+			// Alike services (a cluster's instances, say): the same program,
+			// whose memory rounds to the same figure — a Python sleeper's
+			// 13.1–13.4 MiB does; sleep's 1.5 MiB and a Go program's 6.5 MiB
+			// sit on a rounding edge.
 			for i := 0; i < c.Online; i++ {
-				fmt.Fprintf(&toml, "[process.app-%d]\nscript = \"sleep\"\nargs = [\"300\"]\n\n", i)
+				fmt.Fprintf(&toml, "[process.app-%d]\nscript = \"python3\"\nargs = [\"-c\", \"import time; time.sleep(1e9)\"]\n\n", i)
 			}
 			file := filepath.Join(t.TempDir(), "velos.toml")
 			if err := os.WriteFile(file, []byte(toml.String()), 0o644); err != nil {
@@ -237,8 +241,8 @@ func TestListCases(t *testing.T) {
 
 // alike polls process_list until the case's scene is set — the odd process
 // in its status with its restarts, and every online one measured (memory
-// shown), up for a second at least, and showing the same memory and uptime
-// as the others — and returns that answer.
+// shown), up for a second at least, and showing the same memory, uptime and
+// CPU as the others — and returns that answer.
 func alike(t *testing.T, cs *mcp.ClientSession, c ListCase) *mcp.CallToolResult {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -253,7 +257,7 @@ func alike(t *testing.T, cs *mcp.ClientSession, c ListCase) *mcp.CallToolResult 
 			case p.Name == "odd":
 				odd = p.Status == c.OddStatus && p.Restarts >= c.OddRestarts
 			case p.Status == "online" && p.Memory > 0 && p.UptimeMS >= 1000:
-				online[render.BytesRound(p.Memory)+" "+render.Duration(time.Duration(p.UptimeMS)*time.Millisecond)] = true
+				online[render.BytesRound(p.Memory)+" "+render.Duration(time.Duration(p.UptimeMS)*time.Millisecond)+" "+render.Percent(p.CPU)] = true
 			default:
 				online["not yet"], online["measured"] = true, true
 			}

@@ -44,11 +44,13 @@ func find(ps []tools.ProcessInfo, name string) *tools.ProcessInfo {
 }
 
 // The daemon is killed while `velos start velos.toml` starts 20 processes,
-// right after the first has started.
+// right after the first has started (while it waits for it to be ready).
 func TestKillDaemonMidStart(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	cfg := project(t, names("s", 20), "")
+	// Each waits to be ready (sleep never says so): the start is sure to be
+	// under way, however fast the daemon, when it is killed.
+	cfg := project(t, names("s", 20), "wait_ready = true\nlisten_timeout = \"30s\"")
 	e.MustRun("list")
 	cli, out := e.background("start", cfg)
 	e.waitDaemonLog(`msg="process started"`, 30*time.Second)

@@ -53,13 +53,27 @@ func (s *session) dial() error {
 // do runs one request, once more on a new connection when the first ended
 // before the daemon had answered anything on it: a daemon killed a moment
 // ago can still accept a connection while it dies, and a second dial finds
-// it gone (and starts one, for a command that may).
+// it gone (and starts one, for a command that may). A request that changes
+// things and must not run twice (start, stop …) is sent only once the
+// daemon has answered on the connection — a ping first — so that one
+// delivered to a daemon that then died is reported, never sent again.
 func (s *session) do(ctx context.Context, req func(*mcpclient.Client) error) error {
+	once := s.t.Effect != tool.ReadOnly && !s.t.Idempotent
 	for try := 0; ; try++ {
 		s.mu.Lock()
 		mc, fresh := s.mc, !s.answered
 		s.mu.Unlock()
-		err := req(mc)
+		var err error
+		if fresh && once {
+			if err = mc.Ping(ctx); err == nil {
+				s.mu.Lock()
+				s.answered, fresh = true, false
+				s.mu.Unlock()
+			}
+		}
+		if err == nil {
+			err = req(mc)
+		}
 		if err == nil || !errors.Is(err, mcpclient.ErrClosed) {
 			var rpcErr *mcpclient.Error
 			if err == nil || errors.As(err, &rpcErr) {

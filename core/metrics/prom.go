@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"runtime"
@@ -15,6 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
 )
 
 // ProcessSample is what /metrics shows for one managed process. The daemon
@@ -51,12 +54,12 @@ type DaemonSource interface {
 	Self() SelfSample
 }
 
-// Scrapes are written here in the Prometheus text exposition format
-// (version 0.0.4) rather than through client_golang: the daemon exports a
-// dozen series, and the client library (with its protobuf model, procfs
-// reader and the default registry it fills in init) costs every daemon its
-// start-up work and ~2 MB of pages whether metrics are served or not. The
-// tests parse what is written with Prometheus's own parser and promtool.
+// A scrape is collected here — a dozen velos_* series, and the Go runtime's
+// and the daemon process's under the names client_golang's collectors use —
+// and written by Prometheus's own encoder (prometheus/common/expfmt, with
+// the format the scraper asks for). client_golang's registry is not used:
+// its package init fills a default registry (a Go and a process collector)
+// in every daemon, whether metrics are served or not.
 
 // family is one metric family of a scrape.
 type family struct {
@@ -158,76 +161,48 @@ func goFamilies() []*family {
 	}
 }
 
-// writeFamilies writes fams in the text format, sorted by name; a family
-// without series is left out, as Prometheus's own registry does.
-func writeFamilies(w io.Writer, fams []*family) error {
+// metricFamilies turns fams into Prometheus's model, sorted by name; a
+// family without series is left out, as Prometheus's own registry does.
+func metricFamilies(fams []*family) []*dto.MetricFamily {
 	sort.Slice(fams, func(i, j int) bool { return fams[i].name < fams[j].name })
-	var b []byte
+	var out []*dto.MetricFamily
 	for _, f := range fams {
 		if len(f.samples) == 0 {
 			continue
 		}
-		b = append(b, "# HELP "...)
-		b = append(b, f.name...)
-		b = append(b, ' ')
-		b = appendEscaped(b, f.help, false)
-		b = append(b, "\n# TYPE "...)
-		b = append(b, f.name...)
-		b = append(b, ' ')
-		b = append(b, f.typ...)
-		b = append(b, '\n')
+		mf := &dto.MetricFamily{Name: proto.String(f.name), Help: proto.String(f.help), Type: dto.MetricType_GAUGE.Enum()}
+		if f.typ == "counter" {
+			mf.Type = dto.MetricType_COUNTER.Enum()
+		}
 		for _, s := range f.samples {
-			b = append(b, f.name...)
-			if len(s.labels) > 0 {
-				b = append(b, '{')
-				for i := 0; i+1 < len(s.labels); i += 2 {
-					if i > 0 {
-						b = append(b, ',')
-					}
-					b = append(b, s.labels[i]...)
-					b = append(b, '=', '"')
-					b = appendEscaped(b, s.labels[i+1], true)
-					b = append(b, '"')
-				}
-				b = append(b, '}')
+			m := &dto.Metric{}
+			for i := 0; i+1 < len(s.labels); i += 2 {
+				m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(s.labels[i]), Value: proto.String(s.labels[i+1])})
 			}
-			b = append(b, ' ')
-			b = appendFloat(b, s.value)
-			b = append(b, '\n')
+			if f.typ == "counter" {
+				m.Counter = &dto.Counter{Value: proto.Float64(s.value)}
+			} else {
+				m.Gauge = &dto.Gauge{Value: proto.Float64(s.value)}
+			}
+			mf.Metric = append(mf.Metric, m)
 		}
+		out = append(out, mf)
 	}
-	_, err := w.Write(b)
-	return err
+	return out
 }
 
-// appendEscaped escapes a HELP text (backslash, newline) or a label value
-// (also the double quote), as the text format wants.
-func appendEscaped(b []byte, s string, quote bool) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\':
-			b = append(b, '\\', '\\')
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c == '"' && quote:
-			b = append(b, '\\', '"')
-		default:
-			b = append(b, c)
+// writeFamilies writes fams with Prometheus's encoder in format.
+func writeFamilies(w io.Writer, format expfmt.Format, fams []*family) error {
+	enc := expfmt.NewEncoder(w, format)
+	for _, mf := range metricFamilies(fams) {
+		if err := enc.Encode(mf); err != nil {
+			return err
 		}
 	}
-	return b
-}
-
-func appendFloat(b []byte, v float64) []byte {
-	switch {
-	case math.IsNaN(v):
-		return append(b, "NaN"...)
-	case math.IsInf(v, 1):
-		return append(b, "+Inf"...)
-	case math.IsInf(v, -1):
-		return append(b, "-Inf"...)
+	if c, ok := enc.(expfmt.Closer); ok {
+		return c.Close()
 	}
-	return strconv.AppendFloat(b, v, 'g', -1, 64)
+	return nil
 }
 
 func b2f(b bool) float64 {
@@ -251,7 +226,8 @@ func NewHandler(src Source) (http.Handler, error) {
 			http.Error(w, "GET /metrics", http.StatusMethodNotAllowed)
 			return
 		}
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		format := expfmt.Negotiate(r.Header)
+		w.Header().Set("Content-Type", string(format))
 		var out io.Writer = w
 		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 			w.Header().Set("Content-Encoding", "gzip")
@@ -259,7 +235,7 @@ func NewHandler(src Source) (http.Handler, error) {
 			defer zw.Close()
 			out = zw
 		}
-		_ = writeFamilies(out, scrape(src)) // a write error is the scraper gone
+		_ = writeFamilies(out, format, scrape(src)) // a write error is the scraper gone
 	})
 	return mux, nil
 }

@@ -26,9 +26,9 @@ var forbidden = map[string][]rule{
 		// Traces go over OTLP/HTTP (core/trace's own exporter): no gRPC.
 		{"google.golang.org/grpc", "gRPC"},
 		{"github.com/grpc-ecosystem/", "grpc-gateway"},
-		{"google.golang.org/protobuf", "the protobuf runtime (traces are encoded by core/trace)"},
-		// /metrics is written by core/metrics: the client's init fills a
-		// default registry in every daemon, serving or not.
+		// /metrics is collected by core/metrics and encoded by
+		// prometheus/common/expfmt: the client's init fills a default
+		// registry in every daemon, serving or not.
 		{"github.com/prometheus/client_golang", "the Prometheus client"},
 		{"charm.land/bubbletea", "the TUI"},
 		{"charm.land/lipgloss", "the TUI"},

@@ -128,6 +128,14 @@ func (c *Client) CallTool(ctx context.Context, name string, args any, meta map[s
 	return &r, nil
 }
 
+// Ping asks the server for a small answer — server/discover, since the
+// 2026-07-28 revision has no ping — to know it serves this connection
+// before a request that must not be sent twice.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.call(ctx, "server/discover", map[string]any{}, nil, nil)
+	return err
+}
+
 // Subscribe asks for notifications/resources/updated about uri (a
 // subscriptions/listen stream of its own) and returns once the server has
 // acknowledged it, so nothing written after Subscribe returns is missed.

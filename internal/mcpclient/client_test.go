@@ -279,3 +279,20 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("after a cancel: %+v %v", res, err)
 	}
 }
+
+// TestPing: the server answers a ping (server/discover under 2026-07-28,
+// which has no ping) before a call that must not be sent twice.
+func TestPing(t *testing.T) {
+	s := newServer(t)
+	c := dial(t, s)
+	if err := c.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CallTool(context.Background(), "echo", map[string]any{"word": "hi"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if got := s.conn(t).seen(); len(got) != 2 || got[0] != "server/discover" || got[1] != "tools/call" {
+		t.Fatalf("the client sent %v", got)
+	}
+}
