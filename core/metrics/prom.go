@@ -226,7 +226,7 @@ func NewHandler(src Source) (http.Handler, error) {
 			http.Error(w, "GET /metrics", http.StatusMethodNotAllowed)
 			return
 		}
-		format := expfmt.Negotiate(r.Header)
+		format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...)
 		w.Header().Set("Content-Type", string(format))
 		var out io.Writer = w
 		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
