@@ -82,6 +82,8 @@ var lifecycleCases = []Case{
 		Budget: 40, ListBudget: 110, Facts: []string{`"web"`, `"stopped"`}},
 	{Tool: "process_restart", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
 		Budget: 40, ListBudget: 110, Facts: []string{`"web"`, `"online"`, `"rs":1`}},
+	{Tool: "process_scale", Setup: []Call{start("web")}, Args: map[string]any{"name": "web", "count": "+1"},
+		Budget: 40, ListBudget: 110, Facts: []string{`"web"`, `"online"`, `"1 `}},
 	{Tool: "process_delete", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
 		Budget: 40, ListBudget: 100, Facts: []string{`"web"`, `"stopped"`}},
 	{Tool: "mcp_http_serve", Args: map[string]any{"address": "127.0.0.1:0"},

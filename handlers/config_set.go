@@ -9,7 +9,11 @@ import (
 )
 
 // ConfigSet answers config_set.
-var ConfigSet = Bind(tools.ConfigSet, func(ctx context.Context, d *Deps, in tools.ConfigSetIn) (tools.ConfigSetOut, error) {
+var ConfigSet = Bind(tools.ConfigSet, setKey)
+
+// setKey changes one key of a process's recorded config and applies it as
+// far as it can without a restart: a new instance count scales at once.
+func setKey(ctx context.Context, d *Deps, in tools.ConfigSetIn) (tools.ConfigSetOut, error) {
 	e, err := specEntry(d, in.Name)
 	if err != nil {
 		return tools.ConfigSetOut{}, fmt.Errorf("config set: %w", err)
@@ -54,4 +58,4 @@ var ConfigSet = Bind(tools.ConfigSet, func(ctx context.Context, d *Deps, in tool
 	d.Specs.Put(e)
 	syncCron(d)
 	return out, nil
-})
+}

@@ -15,7 +15,6 @@ type ConfigSetIn struct {
 const (
 	AppliedNow     = "applied"         // the running process uses it already
 	AppliedRestart = "at next restart" // the next start of the process uses it
-	AppliedReload  = "at next reload"  // `velos reload NAME` applies it
 	AppliedNone    = "unchanged"       // the process would run the same way
 )
 
@@ -25,14 +24,13 @@ type ConfigSetOut struct {
 	Key   string `json:"key"`
 	Value any    `json:"value,omitempty"`
 	// Applied: "applied" (in effect now: restart policy, kill_timeout,
-	// kill_signal, max_memory, cron_restart), "at next restart" (command,
-	// cwd, env …), "at next reload" (instances: velos reload NAME), or
-	// "unchanged".
+	// kill_signal, max_memory, cron_restart, instances — scaled at once),
+	// "at next restart" (command, cwd, env …), or "unchanged".
 	Applied string `json:"applied"`
 }
 
 // ConfigSet is config_set.
 var ConfigSet = &tool.Def[ConfigSetIn, ConfigSetOut]{
 	Name: "config_set", CLI: "config set", Title: "Change one config key", Effect: tool.Mutating,
-	Summary: "Change one config key of a process; applied now where safe, else at the next restart.",
+	Summary: "Change one config key; applied now where safe, else at the next restart.",
 }

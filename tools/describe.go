@@ -80,5 +80,5 @@ type DescribeOut struct {
 // Describe is process_describe.
 var Describe = &tool.Def[DescribeIn, DescribeOut]{
 	Name: "process_describe", CLI: "describe", Aliases: []string{"show"}, Title: "Describe a process", Effect: tool.ReadOnly,
-	Summary: "One process in full: command, cwd, env, policy, last exit, restart causes, log files.",
+	Summary: "One process in full: command, env, policy, last exit, restart causes, log files.",
 }

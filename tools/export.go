@@ -17,10 +17,10 @@ import (
 type ExportIn struct {
 	Target string `json:"target" arg:"" enum:"kubernetes,systemd,compose" brief:"-" help:"What to write: kubernetes (per process a Deployment, ConfigMap, Secret, Service), systemd (units) or compose (one Compose file)."`
 	File   string `json:"file,omitempty" arg:"" optional:"" brief:"default ./velos.toml" help:"Config file (default: velos.toml in the current folder)."`
-	Out    string `json:"out,omitempty" brief:"folder to write to (default: print)" help:"Folder to write the files to, created if missing (files of the same names are replaced); default: print them."`
+	Out    string `json:"out,omitempty" brief:"write here, not print" help:"Folder to write the files to, created if missing (files of the same names are replaced); default: print them."`
 	Env    string `json:"env,omitempty" brief:"env profile" help:"Env profile merged over env, as with velos start --env."`
 	Image  string `json:"image,omitempty" brief:"-" help:"Container image holding the app (kubernetes, compose); default: a placeholder that fails to pull."`
-	AppDir string `json:"app_dir,omitempty" brief:"app folder in the image (default /app)" help:"Where the config file's folder is inside the image (default /app) or, for systemd, on the machine (default: the folder itself)."`
+	AppDir string `json:"app_dir,omitempty" brief:"default /app" help:"Where the config file's folder is inside the image (default /app) or, for systemd, on the machine (default: the folder itself)."`
 	// CronJobs: see [export.Options.CronJobs].
 	CronJobs bool `json:"cron_jobs,omitempty" brief:"kubernetes: CronJobs for cron_restart" help:"kubernetes: a CronJob running kubectl rollout restart for each cron_restart, instead of a note."`
 }

@@ -16,7 +16,7 @@ import (
 
 // ImportPM2In names the PM2 file to convert and where the velos.toml goes.
 type ImportPM2In struct {
-	File   string `json:"file,omitempty" arg:"" optional:"" brief:"ecosystem file or dump (default ~/.pm2/dump.pm2)" help:"PM2 ecosystem file (.config.js, .cjs, .mjs, .json, .yaml) or dump (default: $PM2_HOME/dump.pm2, else ~/.pm2/dump.pm2)."`
+	File   string `json:"file,omitempty" arg:"" optional:"" brief:"default ~/.pm2/dump.pm2" help:"PM2 ecosystem file (.config.js, .cjs, .mjs, .json, .yaml) or dump (default: $PM2_HOME/dump.pm2, else ~/.pm2/dump.pm2)."`
 	Output string `json:"output,omitempty" short:"o" brief:"default: beside the input; - prints" help:"Where to write the velos.toml (default: velos.toml beside an ecosystem file, or in the current folder for a dump); - prints it."`
 	Force  bool   `json:"force,omitempty" brief:"-" help:"Replace the output file if it exists."`
 }

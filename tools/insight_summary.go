@@ -21,7 +21,7 @@ type SummaryIn struct {
 // LogSummaryTool is log_summary.
 var LogSummaryTool = &tool.Def[SummaryIn, LogSummary]{
 	Name: "log_summary", CLI: "summary", Title: "Summarise logs", Effect: tool.ReadOnly,
-	Summary: "Log digest to read before the lines: error/warning counts, last error, top patterns, anomalies.",
+	Summary: "Read before the lines: error/warning counts, last error, top patterns, anomalies.",
 	Prepare: func(in *SummaryIn, cwd string) error { return prepareRange(&in.RangeIn) },
 }
 

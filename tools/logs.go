@@ -47,10 +47,10 @@ type LogsIn struct {
 	MaxLines int `json:"max_lines,omitempty" brief:"default 200" help:"Most lines in the answer (default 200, at most 10000)."`
 	MaxBytes int `json:"max_bytes,omitempty" brief:"-" help:"Most bytes of text in the answer (default 32768, at most 1048576)."`
 	// The insight engine instead of lines (tools/insight_logs.go).
-	Dedupe   bool   `json:"dedupe,omitempty" brief:"group lines equal but for variable parts" help:"One row per group of lines equal but for variable parts, with count and first/last time."`
+	Dedupe   bool   `json:"dedupe,omitempty" brief:"group alike lines" help:"One row per group of lines equal but for variable parts, with count and first/last time."`
 	Summary  bool   `json:"summary,omitempty" brief:"as log_summary" help:"The digest instead of lines (as log_summary)."`
 	Patterns bool   `json:"patterns,omitempty" brief:"-" help:"Mined patterns (variable parts as <*>) with counts."`
-	File     string `json:"file,omitempty" type:"path" brief:"analyse this log file instead" help:"Analyse this log file instead of a process."`
+	File     string `json:"file,omitempty" type:"path" brief:"a log file instead" help:"Analyse this log file instead of a process."`
 	PerLine  bool   `json:"per_line,omitempty" brief:"with file: each line's template" help:"With file and patterns: every line's template."`
 
 	Last     string `json:"-" help:"Only the last period of time, e.g. 1h (the same as --since 1h)."`

@@ -7,7 +7,7 @@ import (
 // MCPHTTPIn says where to serve MCP over HTTP.
 type MCPHTTPIn struct {
 	Address     string `json:"address,omitempty" default:"127.0.0.1:8765" brief:"-" help:"host:port to listen on; port 0 picks a free one."`
-	AllowRemote bool   `json:"allow_remote,omitempty" brief:"allow a non-loopback address" help:"Allow a non-loopback address: whoever has the token controls every process."`
+	AllowRemote bool   `json:"allow_remote,omitempty" brief:"-" help:"Allow a non-loopback address: whoever has the token controls every process."`
 }
 
 // MCPHTTPOut is where the MCP endpoint is and how to authenticate.

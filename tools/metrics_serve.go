@@ -8,7 +8,7 @@ import (
 type MetricsServeIn struct {
 	Port        int    `json:"port,omitempty" default:"9615" brief:"-" help:"TCP port for /metrics; 0 picks a free one."`
 	Address     string `json:"address,omitempty" default:"127.0.0.1" brief:"-" help:"Interface to bind; anything but loopback also needs allow_remote."`
-	AllowRemote bool   `json:"allow_remote,omitempty" brief:"allow a non-loopback address" help:"Allow a non-loopback address: metrics reveal process names and resource use."`
+	AllowRemote bool   `json:"allow_remote,omitempty" brief:"-" help:"Allow a non-loopback address: metrics reveal process names and resource use."`
 }
 
 // MetricsServeOut is where /metrics is served.

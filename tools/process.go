@@ -39,7 +39,7 @@ func (p ProcessInfo) Applies(field string) bool {
 
 // TargetIn selects processes.
 type TargetIn struct {
-	Target string `json:"target" arg:"" help:"Process name, numeric id, or all."`
+	Target string `json:"target" arg:"" brief:"name, id or all" help:"Process name, numeric id, or all."`
 }
 
 // ProcessesOut is the processes an operation touched, after it.

@@ -39,7 +39,7 @@ const (
 // Reload is process_reload.
 var Reload = &tool.Def[ReloadIn, ReloadOut]{
 	Name: "process_reload", CLI: "reload", Title: "Reload processes or a config file", Effect: tool.Mutating,
-	Summary: "Restart instance by instance, picking up config changes; given a velos.toml, apply what changed in it.",
+	Summary: "Rolling restart that picks up config changes; given a velos.toml, apply what changed.",
 	Prepare: func(in *ReloadIn, cwd string) error {
 		if IsConfigFile(in.Target) && !filepath.IsAbs(in.Target) {
 			in.Target = filepath.Join(cwd, in.Target)

@@ -17,7 +17,7 @@ type StartIn struct {
 	config.Process `embed:""`
 	Name           string `json:"name,omitempty" brief:"-" help:"Process name (default: the script's base name without extension)."`
 	// Profile is an env profile ([process.NAME.env.PROFILE] in a file) merged over env.
-	Profile string   `json:"profile,omitempty" brief:"an env_profiles set, merged over env" help:"Env profile merged over env, as in [process.NAME.env.PROFILE] of a config file."`
+	Profile string   `json:"profile,omitempty" brief:"env_profiles key, merged over env" help:"Env profile merged over env, as in [process.NAME.env.PROFILE] of a config file."`
 	Only    []string `json:"only,omitempty" sep:"," brief:"velos.toml processes only" help:"With a config file: start only these processes (comma-separated)."`
 	// EnvFlags is the CLI's --env: KEY=VALUE sets a variable, a bare NAME picks
 	// the profile (PM2's --env production). Prepare moves it into Env and Profile.
@@ -27,7 +27,7 @@ type StartIn struct {
 // Start is process_start.
 var Start = &tool.Def[StartIn, ProcessesOut]{
 	Name: "process_start", CLI: "start", Title: "Start processes", Effect: tool.Mutating,
-	Summary: "Start a program under supervision (a file, command or shell line), or every process of a velos.toml.",
+	Summary: "Supervise a program (file, command or shell line), or every process of a velos.toml.",
 	Prepare: func(in *StartIn, cwd string) error {
 		for _, kv := range in.EnvFlags {
 			k, v, ok := strings.Cut(kv, "=")

@@ -52,7 +52,7 @@ func (o StartupOut) WriteHuman(w io.Writer, _ render.Options) error {
 // Startup is daemon_startup.
 var Startup = &tool.Def[StartupIn, StartupOut]{
 	Name: "daemon_startup", CLI: "startup", Title: "Start velos at boot", Effect: tool.Mutating, Idempotent: true,
-	Summary: "Print or install a boot unit (systemd, launchd, openrc) that resurrects the saved processes.",
+	Summary: "Print or install a boot unit that resurrects the saved processes.",
 }
 
 // UnstartupIn names the definition to remove.

@@ -511,3 +511,57 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("the loop goes on: %d restarts, then %d", n, m)
 	}
 }
+
+// TestScale: velos scale adds instances beside the running ones (their pids
+// unchanged) that the balancer sends requests to, removes the last ones
+// gracefully, takes PM2's +N/-N, records the count (config get, save), and
+// refuses counts it cannot run, changing nothing.
+func TestScale(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	port := freePort(t)
+	e.MustRun("start", testenv.TestApp(t), "--name", "rr", "-i", "2", "--listen", "127.0.0.1:"+port,
+		"--balance", "round-robin", "--", "-serve", "port")
+	before := pids(list(t, e), "rr")
+	e.MustRun("scale", "rr", "+2")
+	after := pids(list(t, e), "rr")
+	if len(after) != 4 || after[0] != before[0] || after[1] != before[1] {
+		t.Fatalf("scale +2: pids %v, want the two of %v and two more", after, before)
+	}
+	for _, p := range list(t, e) {
+		if p.Status != "online" {
+			t.Fatalf("after scale +2, %s (id %d) is %s", p.Name, p.ID, p.Status)
+		}
+	}
+	if seen := answering(t, "http://127.0.0.1:"+port+"/", 40, 1); len(seen) != 4 {
+		t.Fatalf("requests reached %d instances after scale +2, want 4: %v", len(seen), seen)
+	}
+	if got := e.MustRun("config", "get", "rr", "instances", "--json"); !strings.Contains(got, `"value": "4"`) {
+		t.Fatalf("config get instances after scale: %s, want 4", got)
+	}
+	// Down to one while requests run: none fails, the first instance stays.
+	stop := make(chan struct{})
+	results := runLoads("http://127.0.0.1:"+port+"/", stop)
+	e.MustRun("scale", "rr", "1")
+	close(stop)
+	if l := <-results; len(l.errs) > 0 || l.ok == 0 {
+		t.Fatalf("%d requests answered, %d failed while scaling down: %v", l.ok, len(l.errs), l.errs)
+	}
+	if got := pids(list(t, e), "rr"); len(got) != 1 || got[0] != before[0] {
+		t.Fatalf("scale 1: pids %v, want [%d]", got, before[0])
+	}
+	for _, bad := range []struct{ args, want string }{
+		{"rr 0", "at least 1"},
+		{"rr -- -1", "at least 1"},
+		{"rr many", `count "many"`},
+		{"nope 2", "nope"},
+	} {
+		r := e.Run(append([]string{"scale"}, strings.Fields(bad.args)...)...)
+		if r.Code == 0 || !strings.Contains(r.Stderr, bad.want) {
+			t.Errorf("scale %s: code %d, stderr %q; want an error with %q", bad.args, r.Code, r.Stderr, bad.want)
+		}
+	}
+	if got := pids(list(t, e), "rr"); len(got) != 1 || got[0] != before[0] {
+		t.Fatalf("a refused scale changed the processes: %v", got)
+	}
+}

@@ -27,7 +27,7 @@ import (
 // In TOML, env profiles are sub-tables of env ([process.api.env.staging]);
 // in JSON they are the separate env_profiles object; they cannot be flags.
 type Process struct {
-	Script          string                       `toml:"script,omitempty" json:"script,omitempty" arg:"" optional:"" brief:"file, command or shell line to run" help:"program to run: a file (interpreter picked by its extension), a command on PATH, or a shell line"`
+	Script          string                       `toml:"script,omitempty" json:"script,omitempty" arg:"" optional:"" brief:"file, command or shell line" help:"program to run: a file (interpreter picked by its extension), a command on PATH, or a shell line"`
 	Args            []string                     `toml:"args,omitempty" json:"args,omitempty" arg:"" optional:"" brief:"-" help:"arguments passed to the script (on the command line: after --)"`
 	Cwd             string                       `toml:"cwd,omitempty" json:"cwd,omitempty" brief:"-" help:"working directory (default: the config file's folder)"`
 	Interpreter     string                       `toml:"interpreter,omitempty" json:"interpreter,omitempty" brief:"-" help:"program that runs the script, e.g. node or python3 (default: by extension; none = run the script itself)"`
@@ -46,7 +46,7 @@ type Process struct {
 	RestartWindow   string                       `toml:"restart_window,omitempty" json:"restart_window,omitempty" velos:"duration" brief:"-" help:"window in which max_restarts are counted (default 60s)"`
 	KillTimeout     string                       `toml:"kill_timeout,omitempty" json:"kill_timeout,omitempty" velos:"duration" brief:"before SIGKILL (default 5s)" help:"grace after the stop signal before SIGKILL (default 5s)"`
 	KillSignal      string                       `toml:"kill_signal,omitempty" json:"kill_signal,omitempty" velos:"signal" brief:"-" help:"signal that asks the process to stop (default SIGTERM)"`
-	MaxMemory       string                       `toml:"max_memory,omitempty" json:"max_memory,omitempty" velos:"size" brief:"restart above this RSS, e.g. 1G" help:"restart when the process tree's RSS stays above this, e.g. 1G (1024-based)"`
+	MaxMemory       string                       `toml:"max_memory,omitempty" json:"max_memory,omitempty" velos:"size" brief:"RSS limit, e.g. 1G" help:"restart when the process tree's RSS stays above this, e.g. 1G (1024-based)"`
 	CronRestart     string                       `toml:"cron_restart,omitempty" json:"cron_restart,omitempty" velos:"cron" brief:"-" help:"restart on this cron schedule, e.g. \"0 3 * * *\" (6 fields = seconds first)"`
 	Listen          string                       `toml:"listen,omitempty" json:"listen,omitempty" velos:"address" brief:"port the instances share" help:"port (or HOST:PORT) clients connect to: Velos binds it once and shares it with every instance, so reloads drop no connection (default: the PORT env var, for Node programs and clusters)"`
 	Balance         string                       `toml:"balance,omitempty" json:"balance,omitempty" enum:",socket,round-robin,least-conn" default:"" velos:"balance" brief:"-" help:"how instances share listen: socket (one socket passed to each as LISTEN_FDS, the kernel spreads connections; default for Node) or round-robin / least-conn (Velos's balancer in front, each instance gets its own PORT)"`
@@ -54,7 +54,7 @@ type Process struct {
 	ReadyTCP        string                       `toml:"ready_tcp,omitempty" json:"ready_tcp,omitempty" velos:"address" brief:"-" help:"online only once this address accepts TCP connections, e.g. 127.0.0.1:$PORT"`
 	ReadyHTTP       string                       `toml:"ready_http,omitempty" json:"ready_http,omitempty" velos:"url" brief:"answers 2xx" help:"online only once this URL answers 2xx, e.g. http://127.0.0.1:$PORT/health"`
 	ListenTimeout   string                       `toml:"listen_timeout,omitempty" json:"listen_timeout,omitempty" velos:"duration" brief:"readiness wait (default 30s)" help:"how long to wait for readiness before the start fails (default 30s)"`
-	Watchdog        string                       `toml:"watchdog,omitempty" json:"watchdog,omitempty" velos:"duration" brief:"restart if no WATCHDOG=1 for this long" help:"restart (cause watchdog) when the program, given WATCHDOG_USEC, sends no WATCHDOG=1 on NOTIFY_SOCKET for this long"`
+	Watchdog        string                       `toml:"watchdog,omitempty" json:"watchdog,omitempty" velos:"duration" brief:"max time between WATCHDOG=1" help:"restart (cause watchdog) when the program, given WATCHDOG_USEC, sends no WATCHDOG=1 on NOTIFY_SOCKET for this long"`
 	Watch           bool                         `toml:"watch,omitempty" json:"watch,omitempty" brief:"-" help:"restart when files change (watch_paths, default the cwd)"`
 	WatchPaths      []string                     `toml:"watch_paths,omitempty" json:"watch_paths,omitempty" brief:"-" help:"files or folders to watch (with watch = true)"`
 	WatchIgnore     []string                     `toml:"watch_ignore,omitempty" json:"watch_ignore,omitempty" brief:"-" help:"names or globs not to watch, e.g. node_modules"`
@@ -188,6 +188,11 @@ func decodeField(p *Process, f field, v *value) (msg string, at Pos) {
 		}
 		if err := checkString(f.format, s); err != nil {
 			return err.Error(), v.pos
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && f.format == "instances" {
+			// One spelling of a count ("004", " 4", "+4" are 4), so that
+			// it is written back as the TOML integer it is.
+			s = strconv.Itoa(n)
 		}
 		rv.SetString(s)
 	case reflect.Int:
