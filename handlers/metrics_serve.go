@@ -62,6 +62,13 @@ func (s metricsSource) Processes() []metrics.ProcessSample {
 		if smp, ok := s.Latest(MetricKey(in.ID)); ok && smp.Alive && smp.PID == in.PID && in.PID != 0 {
 			p.CPUSeconds, p.RSS, p.Threads, p.FDs = smp.CPUSeconds, smp.RSS, smp.Threads, smp.FDs
 		}
+		if b, ok := backendStats(s.d, in); ok {
+			p.Balancer = &metrics.BalancerSample{InRotation: b.InRotation, Active: b.Active, Connections: b.Total,
+				HTTP: b.HTTP, Requests: b.Requests, LatencyP50: b.LatencyP50, LatencyP99: b.LatencyP99}
+		}
+		if l := in.Lag; l != nil && p.Up {
+			p.Lag = &metrics.LagSample{P50: l.P50, P99: l.P99, Max: l.Max}
+		}
 		out = append(out, p)
 	}
 	return out

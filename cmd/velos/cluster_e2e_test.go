@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/velos-pm/velos/internal/testenv"
 	"github.com/velos-pm/velos/tools"
@@ -297,6 +301,30 @@ func TestClusterSharedSocket(t *testing.T) {
 	}
 }
 
+// scrapeSum serves /metrics (or finds it served) and sums a family's series.
+func scrapeSum(t *testing.T, e *testenv.Env, family string) float64 {
+	t.Helper()
+	var out tools.MetricsServeOut
+	if err := json.Unmarshal([]byte(e.MustRun("metrics", "serve", "--port", "0", "--json")), &out); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(out.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("scrape %s: %v", out.URL, err)
+	}
+	var sum float64
+	for _, m := range fams[family].GetMetric() {
+		sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+	}
+	return sum
+}
+
 // TestClusterBalancer: four instances of a server that can only bind a
 // PORT of its own answer on one port through Velos's balancer, every one of
 // them (round-robin), and the balancer's figures show per instance.
@@ -326,6 +354,13 @@ func TestClusterBalancer(t *testing.T) {
 	}
 	if total != 40 || len(ports) != 4 {
 		t.Errorf("the balancer counted %d requests over %d instance ports, want 40 over 4", total, len(ports))
+	}
+	// The same figures on /metrics, per instance.
+	if got := scrapeSum(t, e, "velos_balancer_requests_total"); got != 40 {
+		t.Errorf("velos_balancer_requests_total sums to %v, want 40", got)
+	}
+	if got := scrapeSum(t, e, "velos_balancer_in_rotation"); got != 4 {
+		t.Errorf("velos_balancer_in_rotation sums to %v, want 4", got)
 	}
 	// The same under a request loop while it reloads: no failure.
 	stop := make(chan struct{})

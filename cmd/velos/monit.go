@@ -481,6 +481,19 @@ func (m *monit) details(w int) []string {
 			render.Bytes(p.MemAvg), render.Bytes(p.MemMax), firstNonEmpty(p.MemTrend, "?")))
 	if d := m.detail; d != nil {
 		out = append(out, "cmd "+strings.Join(d.Command, " ")+stDim.Render("  in "+d.Cwd))
+		if b := d.Balancer; b != nil {
+			l := fmt.Sprintf("balancer: %d conns open, %d made", b.Active, b.Total)
+			if b.Requests > 0 {
+				l += fmt.Sprintf(" · %.1f req/s · p50 %.1f ms · p99 %.1f ms", b.RequestRate, b.LatencyP50, b.LatencyP99)
+			}
+			if !b.InRotation {
+				l += " · out of rotation"
+			}
+			out = append(out, l)
+		}
+		if g := d.EventLoopLag; g != nil {
+			out = append(out, fmt.Sprintf("event loop lag: p50 %.1f ms · p99 %.1f ms · max %.1f ms", g.P50, g.P99, g.Max))
+		}
 		if n := len(d.History); n > 0 {
 			r := d.History[n-1]
 			out = append(out, fmt.Sprintf("last restart %s: %s", r.Time.Local().Format("15:04:05"), r.Cause))

@@ -66,7 +66,9 @@ func snapshot() *fakeDaemon {
 		},
 		det: map[string]tools.ProcessDetail{
 			"0": {ProcessInfo: tools.ProcessInfo{ID: 0, Name: "api"}, Command: []string{"node", "server.js"}, Cwd: "/srv/api",
-				History: []tools.RestartEntry{{Time: at, Cause: "max_memory 1.1G > 1G"}}, OutLog: "/l/api-out.log", ErrLog: "/l/api-err.log"},
+				History: []tools.RestartEntry{{Time: at, Cause: "max_memory 1.1G > 1G"}}, OutLog: "/l/api-out.log", ErrLog: "/l/api-err.log",
+				Balancer:     &tools.BalancerInfo{InRotation: true, Active: 3, Total: 120, Requests: 950, RequestRate: 31.7, LatencyP50: 1.2, LatencyP99: 8.4},
+				EventLoopLag: &tools.LagInfo{P50: 0.4, P99: 3.1, Max: 12}},
 			"1": {ProcessInfo: tools.ProcessInfo{ID: 1, Name: "worker-with-a-rather-long-name"}, Command: []string{"python3", "worker.py"},
 				Cwd: "/srv/w", History: []tools.RestartEntry{}, OutLog: "/l/w-out.log", ErrLog: "/l/w-err.log"},
 			"2": {ProcessInfo: tools.ProcessInfo{ID: 2, Name: "cron"}, Command: []string{"false"}, Cwd: "/",

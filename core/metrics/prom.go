@@ -39,6 +39,28 @@ type ProcessSample struct {
 	Threads    int
 	// FDs < 0 means unknown and omits the series.
 	FDs int
+	// Balancer is what Velos's balancer measured of this instance; nil
+	// when the process is not behind it.
+	Balancer *BalancerSample
+	// Lag is the event-loop delay a Node program reported; nil otherwise.
+	Lag *LagSample
+}
+
+// BalancerSample is one instance as Velos's balancer sees it.
+type BalancerSample struct {
+	InRotation  bool
+	Active      int64 // connections open now
+	Connections int64 // connections made, since the instance started
+	// HTTP/1.x: request heads seen, and time from a request head to the
+	// first response byte over the last ~10 s.
+	HTTP                   bool
+	Requests               int64
+	LatencyP50, LatencyP99 time.Duration
+}
+
+// LagSample is an event-loop delay over the last report interval.
+type LagSample struct {
+	P50, P99, Max time.Duration
 }
 
 // Source provides the processes to export; Processes is called on every
@@ -86,13 +108,24 @@ func scrape(src Source) []*family {
 	g := func(name, help string) *family { return &family{name: name, help: help, typ: "gauge"} }
 	c := func(name, help string) *family { return &family{name: name, help: help, typ: "counter"} }
 	var (
-		cpu       = c("velos_process_cpu_seconds_total", "CPU time (user+system) of the process tree since the process started.")
-		rss       = g("velos_process_resident_memory_bytes", "Resident memory of the process tree (sum over its processes).")
-		restarts  = c("velos_process_restarts_total", "Times the process has been restarted by velos.")
-		up        = g("velos_process_up", "1 when the process is running, 0 otherwise.")
-		start     = g("velos_process_start_time_seconds", "Start time of the current run, in seconds since the Unix epoch.")
-		threads   = g("velos_process_threads", "Threads in the process tree.")
-		fds       = g("velos_process_open_fds", "Open file descriptors in the process tree.")
+		cpu      = c("velos_process_cpu_seconds_total", "CPU time (user+system) of the process tree since the process started.")
+		rss      = g("velos_process_resident_memory_bytes", "Resident memory of the process tree (sum over its processes).")
+		restarts = c("velos_process_restarts_total", "Times the process has been restarted by velos.")
+		up       = g("velos_process_up", "1 when the process is running, 0 otherwise.")
+		start    = g("velos_process_start_time_seconds", "Start time of the current run, in seconds since the Unix epoch.")
+		threads  = g("velos_process_threads", "Threads in the process tree.")
+		fds      = g("velos_process_open_fds", "Open file descriptors in the process tree.")
+		inRot    = g("velos_balancer_in_rotation", "1 when the balancer sends new connections to the instance.")
+		active   = g("velos_balancer_active_connections", "Connections open through the balancer to the instance.")
+		conns    = c("velos_balancer_connections_total", "Connections the balancer made to the instance since it started.")
+		requests = c("velos_balancer_requests_total", "HTTP/1.x requests the balancer sent to the instance since it started.")
+		// Quantiles over a recent window as gauges of their own: a summary
+		// would need a sum and a count over the same window.
+		latP50    = g("velos_balancer_request_latency_p50_seconds", "Median time from request head to first response byte through the balancer, over the last 10 s.")
+		latP99    = g("velos_balancer_request_latency_p99_seconds", "99th percentile of the time from request head to first response byte through the balancer, over the last 10 s.")
+		lagP50    = g("velos_process_event_loop_lag_p50_seconds", "Median event-loop delay a Node program reported over its last report interval.")
+		lagP99    = g("velos_process_event_loop_lag_p99_seconds", "99th percentile of the event-loop delay a Node program reported over its last report interval.")
+		lagMax    = g("velos_process_event_loop_lag_max_seconds", "Longest event-loop delay a Node program reported over its last report interval.")
 		managed   = g("velos_daemon_managed_processes", "Processes the daemon measured in its last pass.")
 		logDepth  = g("velos_daemon_log_buffer_lines", "Log lines waiting to be written.")
 		sampleDur = g("velos_daemon_sample_duration_seconds", "Duration of the last measurement pass.")
@@ -113,6 +146,21 @@ func scrape(src Source) []*family {
 		if !p.StartTime.IsZero() {
 			start.add(float64(p.StartTime.UnixMilli())/1e3, l...)
 		}
+		if b := p.Balancer; b != nil {
+			inRot.add(b2f(b.InRotation), l...)
+			active.add(float64(b.Active), l...)
+			conns.add(float64(b.Connections), l...)
+			if b.HTTP {
+				requests.add(float64(b.Requests), l...)
+				latP50.add(b.LatencyP50.Seconds(), l...)
+				latP99.add(b.LatencyP99.Seconds(), l...)
+			}
+		}
+		if g := p.Lag; g != nil {
+			lagP50.add(g.P50.Seconds(), l...)
+			lagP99.add(g.P99.Seconds(), l...)
+			lagMax.add(g.Max.Seconds(), l...)
+		}
 	}
 	if ds, ok := src.(DaemonSource); ok {
 		self := ds.Self()
@@ -122,7 +170,7 @@ func scrape(src Source) []*family {
 			logDepth.add(float64(self.LogBufferDepth))
 		}
 	}
-	fams := []*family{cpu, rss, restarts, up, start, threads, fds, managed, logDepth, sampleDur}
+	fams := []*family{cpu, rss, restarts, up, start, threads, fds, inRot, active, conns, requests, latP50, latP99, lagP50, lagP99, lagMax, managed, logDepth, sampleDur}
 	fams = append(fams, goFamilies()...)
 	return append(fams, selfFamilies()...)
 }

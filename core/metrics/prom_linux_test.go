@@ -43,8 +43,11 @@ func TestPrometheusMetrics(t *testing.T) {
 	b := startSleeper(t)
 	s := NewSampler(Options{LogBufferDepth: func() int { return 7 }})
 	src := daemonSource{Sampler: s, table: []ProcessSample{
-		{Name: "api", ID: 0, Instance: 0, PID: a.Process.Pid, Restarts: 2},
-		{Name: "api", ID: 1, Instance: 1, PID: b.Process.Pid},
+		{Name: "api", ID: 0, Instance: 0, PID: a.Process.Pid, Restarts: 2,
+			Balancer: &BalancerSample{InRotation: true, Active: 3, Connections: 40, HTTP: true, Requests: 120,
+				LatencyP50: 2 * time.Millisecond, LatencyP99: 9 * time.Millisecond}},
+		{Name: "api", ID: 1, Instance: 1, PID: b.Process.Pid,
+			Lag: &LagSample{P50: time.Millisecond, P99: 12 * time.Millisecond, Max: 40 * time.Millisecond}},
 		{Name: "worker", ID: 2, Instance: 0, Restarts: 5}, // stopped
 	}}
 	var targets []Target
@@ -84,18 +87,24 @@ func TestPrometheusMetrics(t *testing.T) {
 		t.Fatalf("text parser rejects /metrics: %v\n%s", err, body)
 	}
 	want := map[string]dto.MetricType{
-		"velos_process_cpu_seconds_total":      dto.MetricType_COUNTER,
-		"velos_process_resident_memory_bytes":  dto.MetricType_GAUGE,
-		"velos_process_restarts_total":         dto.MetricType_COUNTER,
-		"velos_process_up":                     dto.MetricType_GAUGE,
-		"velos_process_start_time_seconds":     dto.MetricType_GAUGE,
-		"velos_process_threads":                dto.MetricType_GAUGE,
-		"velos_process_open_fds":               dto.MetricType_GAUGE,
-		"velos_daemon_managed_processes":       dto.MetricType_GAUGE,
-		"velos_daemon_log_buffer_lines":        dto.MetricType_GAUGE,
-		"velos_daemon_sample_duration_seconds": dto.MetricType_GAUGE,
-		"go_goroutines":                        dto.MetricType_GAUGE,
-		"process_resident_memory_bytes":        dto.MetricType_GAUGE,
+		"velos_process_cpu_seconds_total":            dto.MetricType_COUNTER,
+		"velos_process_resident_memory_bytes":        dto.MetricType_GAUGE,
+		"velos_process_restarts_total":               dto.MetricType_COUNTER,
+		"velos_process_up":                           dto.MetricType_GAUGE,
+		"velos_process_start_time_seconds":           dto.MetricType_GAUGE,
+		"velos_process_threads":                      dto.MetricType_GAUGE,
+		"velos_process_open_fds":                     dto.MetricType_GAUGE,
+		"velos_daemon_managed_processes":             dto.MetricType_GAUGE,
+		"velos_balancer_in_rotation":                 dto.MetricType_GAUGE,
+		"velos_balancer_active_connections":          dto.MetricType_GAUGE,
+		"velos_balancer_connections_total":           dto.MetricType_COUNTER,
+		"velos_balancer_requests_total":              dto.MetricType_COUNTER,
+		"velos_balancer_request_latency_p99_seconds": dto.MetricType_GAUGE,
+		"velos_process_event_loop_lag_max_seconds":   dto.MetricType_GAUGE,
+		"velos_daemon_log_buffer_lines":              dto.MetricType_GAUGE,
+		"velos_daemon_sample_duration_seconds":       dto.MetricType_GAUGE,
+		"go_goroutines":                              dto.MetricType_GAUGE,
+		"process_resident_memory_bytes":              dto.MetricType_GAUGE,
 	}
 	for name, typ := range want {
 		f, ok := fams[name]
@@ -146,6 +155,32 @@ func TestPrometheusMetrics(t *testing.T) {
 	}
 	if _, ok := value("velos_process_resident_memory_bytes", "2"); ok {
 		t.Error("stopped process must have no memory series")
+	}
+	// The balancer's and the event loop's figures, for the instance that
+	// has them only.
+	for _, c := range []struct {
+		name, id string
+		want     float64
+	}{
+		{"velos_balancer_in_rotation", "0", 1},
+		{"velos_balancer_active_connections", "0", 3},
+		{"velos_balancer_connections_total", "0", 40},
+		{"velos_balancer_requests_total", "0", 120},
+		{"velos_balancer_request_latency_p50_seconds", "0", 0.002},
+		{"velos_balancer_request_latency_p99_seconds", "0", 0.009},
+		{"velos_process_event_loop_lag_p50_seconds", "1", 0.001},
+		{"velos_process_event_loop_lag_p99_seconds", "1", 0.012},
+		{"velos_process_event_loop_lag_max_seconds", "1", 0.04},
+	} {
+		if v, ok := value(c.name, c.id); !ok || v != c.want {
+			t.Errorf("%s{id=%s} = %v (present %v), want %v", c.name, c.id, v, ok, c.want)
+		}
+	}
+	if _, ok := value("velos_balancer_active_connections", "1"); ok {
+		t.Error("an instance not behind the balancer must have no balancer series")
+	}
+	if _, ok := value("velos_process_event_loop_lag_p99_seconds", "0"); ok {
+		t.Error("a process that reports no lag must have no lag series")
 	}
 	if v := fams["velos_daemon_log_buffer_lines"].GetMetric()[0].GetGauge().GetValue(); v != 7 {
 		t.Errorf("log buffer lines = %v, want 7", v)
