@@ -82,6 +82,9 @@ func rollingRestart(ctx context.Context, d *Deps, procs []supervisor.Info, cause
 // restart of each instance in turn; a change of the number of instances
 // scales first. It returns the processes after.
 func replace(ctx context.Context, d *Deps, spec supervisor.Spec, cause supervisor.Cause) ([]supervisor.Info, error) {
+	if err := d.mayStart(spec); err != nil {
+		return nil, err
+	}
 	cur := running(d, spec.Name)
 	if len(cur) == 0 {
 		return d.Procs.Start(spec)

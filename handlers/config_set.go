@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/velos-pm/velos/core/config"
 	"github.com/velos-pm/velos/tools"
@@ -47,6 +48,12 @@ func setKey(ctx context.Context, d *Deps, in tools.ConfigSetIn) (tools.ConfigSet
 	}
 	changed := changedFields(cur[0].Spec, spec)
 	if len(changed) > 0 {
+		// Another program (or folder) is a start an agent may not make.
+		if slices.Contains(changed, "Command") || slices.Contains(changed, "Cwd") {
+			if err := d.mayStart(spec); err != nil {
+				return tools.ConfigSetOut{}, fmt.Errorf("config set %s: %w", e.Name, err)
+			}
+		}
 		if _, err := d.Procs.Update(e.Name, spec); err != nil {
 			return tools.ConfigSetOut{}, fmt.Errorf("config set %s: %w", e.Name, err)
 		}

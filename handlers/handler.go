@@ -56,6 +56,24 @@ type Deps struct {
 	// with the context it returns and reports its error to end. The daemon
 	// sets it only when OpenTelemetry is configured.
 	Trace func(ctx context.Context, tool string) (_ context.Context, end func(error))
+	// AllowStart, when set, is asked before a program is run on this
+	// connection's behalf (start, reload, config_set, resurrect): the
+	// daemon sets it on the servers it makes for agents ([agent] allow_start
+	// in $VELOS_HOME/config.toml); the CLI's connection has none.
+	AllowStart func(command []string, cwd string) error
+}
+
+// mayStart reports whether every spec may run on this connection's behalf.
+func (d *Deps) mayStart(specs ...supervisor.Spec) error {
+	if d.AllowStart == nil {
+		return nil
+	}
+	for _, s := range specs {
+		if err := d.AllowStart(s.Command, s.Cwd); err != nil {
+			return fmt.Errorf("start %s refused: %w", s.Name, err)
+		}
+	}
+	return nil
 }
 
 // HTTPServer starts serving MCP over streamable HTTP on addr, or reports

@@ -148,7 +148,9 @@ func reloadFile(ctx context.Context, d *Deps, in tools.ReloadIn) (tools.ReloadOu
 		)
 		switch {
 		case len(cur) == 0:
-			ins, err = d.Procs.Start(s)
+			if err = d.mayStart(s); err == nil {
+				ins, err = d.Procs.Start(s)
+			}
 			action = tools.ActionStarted
 		case sameSpec(cur[0].Spec, s):
 			ins, action = cur, tools.ActionUnchanged

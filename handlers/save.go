@@ -64,6 +64,10 @@ func ResurrectDump(d *Deps) (tools.ResurrectOut, error) {
 			failed = append(failed, fmt.Sprintf("%s: %v", e.Name, err))
 			continue
 		}
+		if err := d.mayStart(spec); err != nil {
+			failed = append(failed, err.Error())
+			continue
+		}
 		ins, err := d.Procs.Start(spec)
 		if err != nil {
 			failed = append(failed, err.Error())

@@ -164,11 +164,11 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	go func() { _ = sampler.Run(ctx, func() []metrics.Target { return handlers.MetricTargets(procs.List()) }) }()
 	httpSrv := &mcpHTTP{ctx: ctx, home: home, log: log}
 	deps.MCPHTTP = httpSrv
-	srv, err := newServer(handlers.All, deps)
+	srvs, err := newServers(home.Dir, handlers.All, deps, serverExtras)
 	if err != nil {
 		return err
 	}
-	httpSrv.srv = srv
+	httpSrv.srvs = srvs
 	ln, err := lock.Listen()
 	if err != nil {
 		return err
@@ -182,7 +182,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	debug.FreeOSMemory()
 	go exitWhenSocketGoes(ctx, home.Socket(), shutdown, log)
 
-	serve(ctx, ln, srv, log)
+	serve(ctx, ln, srvs.connServer, log)
 
 	log.Info("daemon stopping")
 	cfg.stopping()
@@ -219,6 +219,13 @@ func exitWhenSocketGoes(ctx context.Context, path string, shutdown func(), log *
 	}
 }
 
+// readCloser reads the rest of a connection after its first line was
+// peeked at, and closes the connection.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
 // logSink stores children's output in the log store.
 type logSink struct{ s *logs.Store }
 
@@ -250,27 +257,24 @@ func restartOverMemory(ctx context.Context, procs *supervisor.Manager, samples [
 	}
 }
 
-// newServer is the MCP server of a registry: every tool, plus resources and prompts.
-func newServer(entries []handlers.Handler, d *handlers.Deps) (*mcp.Server, error) {
+// serverExtras are the options and the registrations every MCP server of
+// the daemon has besides its tools: resources and prompts, with d.
+func serverExtras(d *handlers.Deps) (*mcp.ServerOptions, func(*mcp.Server)) {
 	opts := &mcp.ServerOptions{
 		Instructions: "Velos manages long-running processes. Start with process_list; every tool's text output is compact JSON.",
 	}
 	hub := resources.New(d) // velos://processes, velos://logs/{name} and their subscriptions
 	hub.Options(opts)
-	srv := mcp.NewServer(&mcp.Implementation{Name: "velos", Version: version}, opts)
-	for _, e := range entries {
-		if err := e.Register(srv, d); err != nil {
-			return nil, err
-		}
+	return opts, func(srv *mcp.Server) {
+		hub.Register(srv)
+		prompts.Register(srv, d)
 	}
-	hub.Register(srv)
-	prompts.Register(srv, d)
-	return srv, nil
 }
 
 // serve runs one MCP session per connection until ctx ends, then closes
 // what is still open once answers in flight have had a moment to leave.
-func serve(ctx context.Context, ln net.Listener, srv *mcp.Server, log *slog.Logger) {
+// pick reads what the connection says it is and gives its server.
+func serve(ctx context.Context, ln net.Listener, pick func(io.ReadWriter) (*mcp.Server, io.Reader, error), log *slog.Logger) {
 	var mu sync.Mutex
 	conns := map[net.Conn]bool{}
 	var wg sync.WaitGroup
@@ -305,7 +309,12 @@ func serve(ctx context.Context, ln net.Listener, srv *mcp.Server, log *slog.Logg
 				mu.Unlock()
 				c.Close()
 			}()
-			ss, err := srv.Connect(ctx, &mcp.IOTransport{Reader: c, Writer: c}, nil)
+			srv, r, err := pick(c)
+			if err != nil {
+				log.Warn("mcp connection refused", "err", err)
+				return
+			}
+			ss, err := srv.Connect(ctx, &mcp.IOTransport{Reader: readCloser{r, c}, Writer: c}, nil)
 			if err != nil {
 				log.Warn("mcp connect", "err", err)
 				return

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/velos-pm/velos/internal/testenv"
+	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tools"
 )
 
@@ -43,15 +44,21 @@ func packages(t *testing.T) string {
 // ES module resolves its imports from where it sits, not from NODE_PATH.
 func script(t *testing.T) string {
 	t.Helper()
+	return jsFile(t, "client.mjs")
+}
+
+// jsFile puts js/name next to a node_modules link in a temp folder.
+func jsFile(t *testing.T, name string) string {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.Symlink(packages(t), filepath.Join(dir, "node_modules")); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(JSDir(), "client.mjs"))
+	b, err := os.ReadFile(filepath.Join(JSDir(), name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "client.mjs")
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -251,6 +258,59 @@ func checkReport(t *testing.T, r report) {
 		}
 	case r.Completion.Code != -32601:
 		t.Errorf("completion/complete without the capability: %+v, want method not found (-32601)", r.Completion)
+	}
+}
+
+// TestTypeScriptSDKReadOnly: through the TypeScript SDK, `velos mcp-server
+// --read-only` and the read-only HTTP token list only tools annotated
+// readOnlyHint, and a process_stop called by name is a tool error that
+// says it was refused, with the process left running.
+func TestTypeScriptSDKReadOnly(t *testing.T) {
+	t.Parallel()
+	js := jsFile(t, "readonly.mjs")
+	e := testenv.New(t)
+	e.MustRun("start", "sleep", "--name", "api", "--", "300")
+	var want []string
+	for _, en := range tools.All {
+		if i := en.Info(); i.Effect == tool.ReadOnly {
+			want = append(want, i.Name)
+		}
+	}
+	slices.Sort(want)
+	for _, transport := range []string{"stdio", "http"} {
+		t.Run(transport, func(t *testing.T) {
+			args := []string{"node", js, "--target", "api"}
+			if transport == "stdio" {
+				args = append(args, "--stdio", e.Bin)
+			} else {
+				url, _ := serveHTTP(t, e)
+				args = append(args, "--http", url, "--token-file", filepath.Join(e.Home, tools.HTTPReadOnlyTokenFile))
+			}
+			var got struct {
+				Tools       []string
+				Annotations map[string]bool
+				Stop        struct {
+					IsError bool
+					Text    string
+				}
+			}
+			run(t, []string{"VELOS_HOME=" + e.Home}, &got, args...)
+			slices.Sort(got.Tools)
+			if !slices.Equal(got.Tools, want) {
+				t.Errorf("read-only tools/list: %v\nwant %v", got.Tools, want)
+			}
+			for name, ro := range got.Annotations {
+				if !ro {
+					t.Errorf("%s listed without readOnlyHint", name)
+				}
+			}
+			if !got.Stop.IsError || !strings.Contains(got.Stop.Text, "process_stop refused") {
+				t.Errorf("process_stop: %+v", got.Stop)
+			}
+			if out := e.MustRun("describe", "api", "--ai"); !strings.Contains(out, "online") {
+				t.Errorf("api after a refused stop: %s", out)
+			}
+		})
 	}
 }
 
