@@ -36,6 +36,7 @@ func setKey(ctx context.Context, d *Deps, in tools.ConfigSetIn) (tools.ConfigSet
 	switch {
 	case len(cur) == 0:
 		d.Specs.Put(e)
+		d.configChanged(e.Name, "config_set "+in.Key+" (applied: "+out.Applied+")")
 		return out, nil
 	case cur[0].Spec.Instances != spec.WithDefaults().Instances:
 		// A new count applies at once: new instances join, the last ones
@@ -64,5 +65,6 @@ func setKey(ctx context.Context, d *Deps, in tools.ConfigSetIn) (tools.ConfigSet
 	}
 	d.Specs.Put(e)
 	syncCron(d)
+	d.configChanged(e.Name, "config_set "+in.Key+" (applied: "+out.Applied+")")
 	return out, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/velos-pm/velos/core/events"
 	"github.com/velos-pm/velos/core/logs"
 	"github.com/velos-pm/velos/core/metrics"
 	"github.com/velos-pm/velos/core/schedule"
@@ -61,6 +62,17 @@ type Deps struct {
 	// daemon sets it on the servers it makes for agents ([agent] allow_start
 	// in $VELOS_HOME/config.toml); the CLI's connection has none.
 	AllowStart func(command []string, cwd string) error
+	// Events is the daemon's event backlog (velos://events); nil where
+	// nothing keeps one. The supervisor's lifecycle events reach it from
+	// the daemon; handlers add config changes ([Deps.configChanged]).
+	Events *events.Log
+}
+
+// configChanged records that name's configuration changed, and how.
+func (d *Deps) configChanged(name, detail string) {
+	if d.Events != nil {
+		d.Events.Add(events.Event{Kind: events.Config, Name: name, ID: -1, Detail: detail})
+	}
 }
 
 // mayStart reports whether every spec may run on this connection's behalf.

@@ -119,6 +119,7 @@ func startConfig(d *Deps, f *config.File, in tools.StartIn) (tools.ProcessesOut,
 			prof = ""
 		}
 		d.Specs.Put(state.Entry{Name: s.Name, Profile: prof, Dir: f.Dir, Process: e.Process})
+		d.configChanged(s.Name, "started from "+f.Path)
 	}
 	return tools.ProcessesOut{Processes: processInfos(d, started)}, nil
 }

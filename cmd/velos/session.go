@@ -128,6 +128,20 @@ func (s *session) Subscribe(ctx context.Context, uri string) (<-chan struct{}, e
 	return ch, err
 }
 
+// ReadResource reads the resource at uri (its text).
+func (s *session) ReadResource(ctx context.Context, uri string) (string, error) {
+	var text string
+	err := s.do(ctx, func(mc *mcpclient.Client) (err error) {
+		text, err = mc.ReadResource(ctx, uri)
+		return err
+	})
+	var rpcErr *mcpclient.Error
+	if errors.As(err, &rpcErr) {
+		return "", &tool.Error{Msg: fmt.Sprintf("read %s: %s", uri, rpcErr.Message)}
+	}
+	return text, err
+}
+
 func (s *session) Close() error {
 	s.mu.Lock()
 	mc := s.mc

@@ -20,6 +20,7 @@ import (
 
 	"github.com/velos-pm/velos/core/balance"
 	"github.com/velos-pm/velos/core/daemon"
+	"github.com/velos-pm/velos/core/events"
 	"github.com/velos-pm/velos/core/logs"
 	"github.com/velos-pm/velos/core/metrics"
 	"github.com/velos-pm/velos/core/state"
@@ -47,6 +48,10 @@ type monitorFlags struct {
 	SampleInterval     time.Duration
 	LogErrorInterval   time.Duration
 }
+
+// eventBacklog is how many events velos://events keeps: a few screens,
+// a read of which stays well under an MCP message's comfortable size.
+const eventBacklog = 256
 
 // Run serves until SIGTERM/SIGINT or daemon_kill, then stops every process
 // gracefully and flushes logs.
@@ -131,9 +136,12 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	newBalancer := func(ln net.Listener, strategy string) supervisor.Balancer {
 		return balance.New(ln, balance.Strategy(strategy), log)
 	}
+	evlog := events.New(eventBacklog, nil) // velos://events
+	defer evlog.Close()
 	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, RunDir: home.Run(), Balancer: newBalancer, OnEvent: func(e supervisor.Event) {
 		tracer.OnEvent(e)
 		cfg.onEvent(e)
+		evlog.Add(handlers.Event(e))
 	}})
 	sampler := metrics.NewSampler(metrics.Options{
 		Interval: mon.SampleInterval,
@@ -141,7 +149,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		OnSample: func(samples []metrics.Sample) { restartOverMemory(ctx, procs, samples, log) },
 	})
 	deps := &handlers.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: state.NewTable(),
-		Log: log, Shutdown: shutdown, Version: version, Cron: cfg.cron}
+		Log: log, Shutdown: shutdown, Version: version, Cron: cfg.cron, Events: evlog}
 	if cfg.watch, err = newWatcher(ctx, home.Dir, func() *supervisor.Manager { return procs }, log); err != nil {
 		return err
 	}

@@ -128,6 +128,28 @@ func (c *Client) CallTool(ctx context.Context, name string, args any, meta map[s
 	return &r, nil
 }
 
+// ReadResource reads the resource at uri and returns its text contents,
+// joined.
+func (c *Client) ReadResource(ctx context.Context, uri string) (string, error) {
+	raw, err := c.call(ctx, "resources/read", map[string]any{"uri": uri}, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var r struct {
+		Contents []struct {
+			Text string `json:"text"`
+		} `json:"contents"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return "", fmt.Errorf("mcp: resources/read %s: result: %w", uri, err)
+	}
+	var sb strings.Builder
+	for _, c := range r.Contents {
+		sb.WriteString(c.Text)
+	}
+	return sb.String(), nil
+}
+
 // Ping asks the server for a small answer — server/discover, since the
 // 2026-07-28 revision has no ping — to know it serves this connection
 // before a request that must not be sent twice.
