@@ -291,3 +291,17 @@ func schemas(t tool.Entry) (in, out any, err error) {
 	}
 	return in, out, nil
 }
+
+// Call runs h's code with input in, as a call of its tool would but
+// without MCP (no schema defaults applied: give every field that matters),
+// secrets redacted as in a tool's answer: for prompts, which gather what
+// several tools answer into one message.
+func Call[In, Out any](ctx context.Context, h Handler, d *Deps, in In) (Out, error) {
+	hh, ok := h.(*handler[In, Out])
+	if !ok {
+		var zero Out
+		return zero, fmt.Errorf("%s: called with the wrong input or output type", h.Tool().Info().Name)
+	}
+	o, err := tool.Answer(ctx, false, func(ctx context.Context) (Out, error) { return hh.run(ctx, d, in) })
+	return tool.EmptyLists(o), err
+}

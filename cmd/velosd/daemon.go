@@ -273,6 +273,7 @@ func serverExtras(d *handlers.Deps) (*mcp.ServerOptions, func(*mcp.Server)) {
 	}
 	hub := resources.New(d) // velos://processes, velos://logs/{name} and their subscriptions
 	hub.Options(opts)
+	prompts.Options(opts, d) // completion of process names
 	return opts, func(srv *mcp.Server) {
 		hub.Register(srv)
 		prompts.Register(srv, d)
