@@ -177,6 +177,7 @@ func (h *handler[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 				return toolError(err), nil
 			}
 			verbatim, _ := req.Params.GetMeta()[tool.MetaVerbatim].(bool)
+			ctx = withProgress(ctx, req)
 			run := func(ctx context.Context) (Out, error) { return h.run(ctx, d, in) }
 			if d.Trace != nil {
 				run = func(ctx context.Context) (_ Out, err error) {

@@ -100,6 +100,10 @@ func (s *session) Call(ctx context.Context, t tool.Info, args any) (json.RawMess
 	}
 	var res *mcpclient.Result
 	err := s.do(ctx, func(mc *mcpclient.Client) (err error) {
+		if fn := tool.ProgressFunc(ctx); fn != nil {
+			res, err = mc.CallToolProgress(ctx, t.Name, args, meta, func(p mcpclient.Progress) { fn(p.Message) })
+			return err
+		}
 		res, err = mc.CallTool(ctx, t.Name, args, meta)
 		return err
 	})
