@@ -83,7 +83,11 @@ type report struct {
 	ResourceText      string            `json:"resourceText"`
 	Updates           int               `json:"updates"`
 	Prompts           map[string]string `json:"prompts"`
-	Completion        *struct {
+	RestartEvent      *struct {
+		Kind, Name, Cause string
+	} `json:"restartEvent"`
+	Progress   []string `json:"progress"`
+	Completion *struct {
 		Values []string `json:"values"`
 		Code   int      `json:"code"`
 		Error  string   `json:"error"`
@@ -146,7 +150,9 @@ var versions = []string{"default", "2025-06-18", "2025-03-26", "2024-11-05"}
 // restart/logs, log_summary and process_stop with every structuredContent
 // validated against its outputSchema and its whole resultSchema (JSON Schema
 // 2020-12), a subscription to the log resource that hears the restart's
-// line, every prompt, and the completion of a process name.
+// line and one to velos://events that hears the restart with its cause,
+// every prompt, the completion of a process name, and the progress of a
+// process_stop.
 func TestTypeScriptSDK(t *testing.T) {
 	t.Parallel()
 	js := script(t)
@@ -236,6 +242,15 @@ func checkReport(t *testing.T, r report) {
 	// One line per start: the read after the update holds the restart's.
 	if r.Updates < 1 || strings.Count(r.ResourceText, "interop hello") < 2 {
 		t.Errorf("subscription: %d updates, resource text:\n%s", r.Updates, r.ResourceText)
+	}
+	if e := r.RestartEvent; e == nil || e.Cause != "manual" {
+		t.Errorf("velos://events: restart event %+v, want cause manual", e)
+	}
+	// The SDK hands a notification to its handler a microtask later but
+	// settles the call's answer at once, dropping the handler: a progress
+	// sent just before the answer (the last "stopped") may be lost there.
+	if len(r.Progress) == 0 || !strings.Contains(r.Progress[0], "stopping 1 process") {
+		t.Errorf("process_stop progress through the SDK: %q", r.Progress)
 	}
 	if len(r.Prompts) == 0 {
 		t.Error("no prompt was listed")
