@@ -34,7 +34,10 @@ func (c eventsCmd) Run(g *tool.Globals, t *tool.Term, cl *client) error {
 		return err
 	}
 	defer s.Close()
-	sess := s.(*session)
+	sess, ok := s.(*session)
+	if !ok {
+		return fmt.Errorf("events: this client cannot read resources")
+	}
 	var updates <-chan struct{}
 	if c.Follow {
 		// Subscribed before the first read: nothing between is missed.

@@ -320,7 +320,9 @@ func serve(ctx context.Context, ln net.Listener, pick func(io.ReadWriter) (*mcp.
 			}()
 			srv, r, err := pick(c)
 			if err != nil {
-				log.Warn("mcp connection refused", "err", err)
+				if !errors.Is(err, io.EOF) { // a probe that closed at once (daemon.Dial's)
+					log.Warn("mcp connection refused", "err", err)
+				}
 				return
 			}
 			ss, err := srv.Connect(ctx, &mcp.IOTransport{Reader: readCloser{r, c}, Writer: c}, nil)
