@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -53,6 +54,22 @@ func (p *progressLog) atLeast(t *testing.T, n int) []string {
 		}
 	}
 	return p.all()
+}
+
+// waitMsg waits for a notification whose message has the prefix.
+func (p *progressLog) waitMsg(t *testing.T, prefix string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case msg := <-p.got:
+			if strings.HasPrefix(msg, prefix) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no progress %q within 10 s: %q", prefix, p.all())
+		}
+	}
 }
 
 func (p *progressLog) all() []string {
@@ -126,11 +143,7 @@ func TestStopProgressAndCancel(t *testing.T) {
 		done <- err
 	}()
 	// The stop is under way once it says so.
-	for msg := range p.got {
-		if strings.Contains(msg, "stopping 1 process") && strings.Contains(msg, "up to 1m0s") {
-			break
-		}
-	}
+	p.waitMsg(t, "stopping 1 process(es): kill signal sent, SIGKILL after kill_timeout (up to 1m0s)")
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled stop returned %v", err)
@@ -165,5 +178,52 @@ func TestResurrectReportsProgress(t *testing.T) {
 	want := []string{"one already running: skipped (1/3)", "two started (2/3)", "three already running: skipped (3/3)"}
 	if got := p.atLeast(t, 3); !slices.Equal(got, want) {
 		t.Errorf("resurrect progress %q\nwant %q", got, want)
+	}
+}
+
+// A reload cancelled while a new instance is not ready yet stops early and
+// leaves every instance serving: the one being replaced keeps its old run
+// (the new one is stopped), the one after it is not touched.
+func TestReloadCancelled(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	dir := t.TempDir()
+	// The first run of each instance says READY=1; any later one never does.
+	script := `m="` + dir + `/ran-$VELOS_INSTANCE"; if [ -e "$m" ]; then exec sleep 300; fi; touch "$m"; exec "$0" -ready-after 0s`
+	e.MustRun("start", "sh", "--name", "api", "-i", "2", "--wait-ready", "--", "-c", script, testenv.TestApp(t))
+	var procs struct{ Processes []struct{ ID, PID int } }
+	if err := json.Unmarshal([]byte(e.MustRun("list", "--json")), &procs); err != nil || len(procs.Processes) != 2 {
+		t.Fatalf("list: %v %+v", err, procs)
+	}
+	before := []int{procs.Processes[0].PID, procs.Processes[1].PID}
+
+	p := newProgressLog()
+	cs := connectWith(t, e, p.options(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := cs.CallTool(ctx, withToken("process_reload", map[string]any{"target": "api"}, "rc"))
+		done <- err
+	}()
+	p.waitMsg(t, "api-0 (id 0): 1/1 starting a new instance")
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled reload returned %v", err)
+	}
+	// The supervisor answers the cancelled call once the new run is gone.
+	waitFor(t, "the reload to end", 10*time.Second, func() bool {
+		out := e.MustRun("describe", "api", "--json")
+		return !strings.Contains(out, "launching") && !strings.Contains(out, "stopping")
+	})
+	if err := json.Unmarshal([]byte(e.MustRun("list", "--json")), &procs); err != nil {
+		t.Fatal(err)
+	}
+	for i, pr := range procs.Processes {
+		if want := before[i]; pr.PID != want {
+			t.Errorf("instance %d runs pid %d after the cancelled reload, want its old run %d", i, pr.PID, want)
+		}
+	}
+	if s := status(t, e, "api"); s != "online" {
+		t.Errorf("api is %s, want online", s)
 	}
 }
