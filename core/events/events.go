@@ -89,6 +89,7 @@ type Log struct {
 // New makes a log that keeps the last size events; now is the clock
 // (time.Now when nil).
 func New(size int, now func() time.Time) *Log {
+	size = max(size, 1)
 	if now == nil {
 		now = time.Now
 	}
