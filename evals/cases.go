@@ -87,7 +87,7 @@ var lifecycleCases = []Case{
 	{Tool: "process_delete", Setup: []Call{start("web")}, Args: map[string]any{"target": "web"},
 		Budget: 40, ListBudget: 100, Facts: []string{`"web"`, `"stopped"`}},
 	{Tool: "mcp_http_serve", Args: map[string]any{"address": "127.0.0.1:0"},
-		Budget: 40, ListBudget: 130, Facts: []string{"http://127.0.0.1:", "/mcp", "http.token"}},
+		Budget: 50, ListBudget: 130, Facts: []string{"http://127.0.0.1:", "/mcp", "http.token", "http-ro.token"}},
 	{Tool: "daemon_kill", Setup: []Call{start("web")},
 		Budget: 10, ListBudget: 80, Facts: []string{`"stopped":1`}},
 }

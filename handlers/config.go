@@ -69,7 +69,7 @@ func isEmptyJSON(b []byte) bool {
 func rollingRestart(ctx context.Context, d *Deps, procs []supervisor.Info, cause supervisor.Cause) ([]supervisor.Info, error) {
 	out := make([]supervisor.Info, 0, len(procs))
 	for _, p := range procs {
-		ins, err := d.Procs.Reload(ctx, strconv.Itoa(p.ID), nil, cause, nil)
+		ins, err := d.Procs.Reload(ctx, strconv.Itoa(p.ID), nil, cause, reloadProgress(ctx))
 		out = append(out, ins...)
 		if err != nil {
 			return out, err
@@ -82,6 +82,9 @@ func rollingRestart(ctx context.Context, d *Deps, procs []supervisor.Info, cause
 // restart of each instance in turn; a change of the number of instances
 // scales first. It returns the processes after.
 func replace(ctx context.Context, d *Deps, spec supervisor.Spec, cause supervisor.Cause) ([]supervisor.Info, error) {
+	if err := d.mayStart(spec); err != nil {
+		return nil, err
+	}
 	cur := running(d, spec.Name)
 	if len(cur) == 0 {
 		return d.Procs.Start(spec)
@@ -93,7 +96,7 @@ func replace(ctx context.Context, d *Deps, spec supervisor.Spec, cause superviso
 			return nil, fmt.Errorf("reload %s: %w", spec.Name, err)
 		}
 	}
-	return d.Procs.Reload(ctx, spec.Name, &spec, cause, nil)
+	return d.Procs.Reload(ctx, spec.Name, &spec, cause, reloadProgress(ctx))
 }
 
 // syncCron brings the cron scheduler in step after specs changed without a

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/velos-pm/velos/core/config"
 	"github.com/velos-pm/velos/tools"
@@ -35,6 +36,7 @@ func setKey(ctx context.Context, d *Deps, in tools.ConfigSetIn) (tools.ConfigSet
 	switch {
 	case len(cur) == 0:
 		d.Specs.Put(e)
+		d.configChanged(e.Name, "config_set "+in.Key+" (applied: "+out.Applied+")")
 		return out, nil
 	case cur[0].Spec.Instances != spec.WithDefaults().Instances:
 		// A new count applies at once: new instances join, the last ones
@@ -47,6 +49,12 @@ func setKey(ctx context.Context, d *Deps, in tools.ConfigSetIn) (tools.ConfigSet
 	}
 	changed := changedFields(cur[0].Spec, spec)
 	if len(changed) > 0 {
+		// Another program (or folder) is a start an agent may not make.
+		if slices.Contains(changed, "Command") || slices.Contains(changed, "Cwd") {
+			if err := d.mayStart(spec); err != nil {
+				return tools.ConfigSetOut{}, fmt.Errorf("config set %s: %w", e.Name, err)
+			}
+		}
 		if _, err := d.Procs.Update(e.Name, spec); err != nil {
 			return tools.ConfigSetOut{}, fmt.Errorf("config set %s: %w", e.Name, err)
 		}
@@ -57,5 +65,6 @@ func setKey(ctx context.Context, d *Deps, in tools.ConfigSetIn) (tools.ConfigSet
 	}
 	d.Specs.Put(e)
 	syncCron(d)
+	d.configChanged(e.Name, "config_set "+in.Key+" (applied: "+out.Applied+")")
 	return out, nil
 }

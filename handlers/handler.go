@@ -17,6 +17,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/velos-pm/velos/core/events"
 	"github.com/velos-pm/velos/core/logs"
 	"github.com/velos-pm/velos/core/metrics"
 	"github.com/velos-pm/velos/core/schedule"
@@ -56,6 +57,35 @@ type Deps struct {
 	// with the context it returns and reports its error to end. The daemon
 	// sets it only when OpenTelemetry is configured.
 	Trace func(ctx context.Context, tool string) (_ context.Context, end func(error))
+	// AllowStart, when set, is asked before a program is run on this
+	// connection's behalf (start, reload, config_set, resurrect): the
+	// daemon sets it on the servers it makes for agents ([agent] allow_start
+	// in $VELOS_HOME/config.toml); the CLI's connection has none.
+	AllowStart func(command []string, cwd string) error
+	// Events is the daemon's event backlog (velos://events); nil where
+	// nothing keeps one. The supervisor's lifecycle events reach it from
+	// the daemon; handlers add config changes ([Deps.configChanged]).
+	Events *events.Log
+}
+
+// configChanged records that name's configuration changed, and how.
+func (d *Deps) configChanged(name, detail string) {
+	if d.Events != nil {
+		d.Events.Add(events.Event{Kind: events.Config, Name: name, ID: -1, Detail: detail})
+	}
+}
+
+// mayStart reports whether every spec may run on this connection's behalf.
+func (d *Deps) mayStart(specs ...supervisor.Spec) error {
+	if d.AllowStart == nil {
+		return nil
+	}
+	for _, s := range specs {
+		if err := d.AllowStart(s.Command, s.Cwd); err != nil {
+			return fmt.Errorf("start %s refused: %w", s.Name, err)
+		}
+	}
+	return nil
 }
 
 // HTTPServer starts serving MCP over streamable HTTP on addr, or reports
@@ -147,6 +177,7 @@ func (h *handler[In, Out]) Register(srv *mcp.Server, d *Deps) error {
 				return toolError(err), nil
 			}
 			verbatim, _ := req.Params.GetMeta()[tool.MetaVerbatim].(bool)
+			ctx = withProgress(ctx, req)
 			run := func(ctx context.Context) (Out, error) { return h.run(ctx, d, in) }
 			if d.Trace != nil {
 				run = func(ctx context.Context) (_ Out, err error) {
@@ -260,4 +291,18 @@ func schemas(t tool.Entry) (in, out any, err error) {
 		return nil, nil, err
 	}
 	return in, out, nil
+}
+
+// Call runs h's code with input in, as a call of its tool would but
+// without MCP (no schema defaults applied: give every field that matters),
+// secrets redacted as in a tool's answer: for prompts, which gather what
+// several tools answer into one message.
+func Call[In, Out any](ctx context.Context, h Handler, d *Deps, in In) (Out, error) {
+	hh, ok := h.(*handler[In, Out])
+	if !ok {
+		var zero Out
+		return zero, fmt.Errorf("%s: called with the wrong input or output type", h.Tool().Info().Name)
+	}
+	o, err := tool.Answer(ctx, false, func(ctx context.Context) (Out, error) { return hh.run(ctx, d, in) })
+	return tool.EmptyLists(o), err
 }

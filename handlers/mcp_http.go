@@ -20,5 +20,6 @@ var MCPHTTP = Bind(tools.MCPHTTP, func(ctx context.Context, d *Deps, in tools.MC
 	if err != nil {
 		return tools.MCPHTTPOut{}, fmt.Errorf("mcp http: %w", err)
 	}
-	return tools.MCPHTTPOut{URL: url, TokenFile: filepath.Join(d.Home, tools.HTTPTokenFile), Already: already}, nil
+	return tools.MCPHTTPOut{URL: url, TokenFile: filepath.Join(d.Home, tools.HTTPTokenFile),
+		ReadOnlyTokenFile: filepath.Join(d.Home, tools.HTTPReadOnlyTokenFile), Already: already}, nil
 })

@@ -91,6 +91,9 @@ func reloadNames(ctx context.Context, d *Deps, target, profile string) (tools.Re
 			// The whole process (not one instance by id) gets its new spec.
 			ins, err = replace(ctx, d, pl.spec, CauseReload)
 			d.Specs.Put(pl.entry)
+			if err == nil {
+				d.configChanged(name, "reload: its changed config applied")
+			}
 		default:
 			if pl.ok {
 				d.Specs.Put(pl.entry)
@@ -148,7 +151,9 @@ func reloadFile(ctx context.Context, d *Deps, in tools.ReloadIn) (tools.ReloadOu
 		)
 		switch {
 		case len(cur) == 0:
-			ins, err = d.Procs.Start(s)
+			if err = d.mayStart(s); err == nil {
+				ins, err = d.Procs.Start(s)
+			}
 			action = tools.ActionStarted
 		case sameSpec(cur[0].Spec, s):
 			ins, action = cur, tools.ActionUnchanged
@@ -160,6 +165,9 @@ func reloadFile(ctx context.Context, d *Deps, in tools.ReloadIn) (tools.ReloadOu
 			return out, fmt.Errorf("%w; applied before it: %s", err, summary(out))
 		}
 		d.Specs.Put(entry)
+		if action != tools.ActionUnchanged {
+			d.configChanged(s.Name, "reload "+f.Path+": "+action)
+		}
 		out.Processes = append(out.Processes, rows(d, ins, action)...)
 	}
 	for _, in := range d.Procs.List() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,7 @@ var Save = Bind(tools.Save, func(ctx context.Context, d *Deps, in tools.SaveIn) 
 
 // Resurrect answers state_resurrect.
 var Resurrect = Bind(tools.Resurrect, func(ctx context.Context, d *Deps, in tools.ResurrectIn) (tools.ResurrectOut, error) {
-	return ResurrectDump(d)
+	return resurrect(ctx, d)
 })
 
 // ErrNothingSaved is returned by [ResurrectDump] when there is no dump.
@@ -43,6 +44,14 @@ var ErrNothingSaved = errors.New("nothing saved")
 // then names each failure and what was started. The daemon calls it for
 // `velos daemon --resurrect`.
 func ResurrectDump(d *Deps) (tools.ResurrectOut, error) {
+	return resurrect(context.Background(), d)
+}
+
+// resurrect is [ResurrectDump] for a call: each process started (or
+// skipped, or failed) is reported as progress; cancelled, it starts no
+// further process, and those it started keep running (the next resurrect
+// skips them).
+func resurrect(ctx context.Context, d *Deps) (tools.ResurrectOut, error) {
 	path := state.Path(d.Home)
 	out := tools.ResurrectOut{Path: path, Started: []tools.ProcessInfo{}, Skipped: []string{}}
 	dump, err := state.Load(path)
@@ -54,34 +63,54 @@ func ResurrectDump(d *Deps) (tools.ResurrectOut, error) {
 	}
 	var failed []string
 	var started []supervisor.Info
-	for _, e := range dump.Processes {
+	total := len(dump.Processes)
+	for i, e := range dump.Processes {
+		if err := ctx.Err(); err != nil {
+			out.Started = processInfos(d, started)
+			return out, fmt.Errorf("resurrect: %w after %d of %d saved processes; started: %s", err, i, total, orNone(names(started)))
+		}
+		step := func(what string) { progress(ctx, total, fmt.Sprintf("%s %s (%d/%d)", e.Name, what, i+1, total)) }
 		if _, err := d.Procs.Resolve(e.Name); err == nil {
 			out.Skipped = append(out.Skipped, e.Name)
+			step("already running: skipped")
 			continue
 		}
 		spec, err := config.Resolve(e.Process, e.Name, e.Profile, e.Dir)
 		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", e.Name, err))
-			continue
+			err = fmt.Errorf("%s: %w", e.Name, err)
+		} else {
+			err = d.mayStart(spec)
 		}
-		ins, err := d.Procs.Start(spec)
+		var ins []supervisor.Info
+		if err == nil {
+			ins, err = d.Procs.Start(spec)
+		}
 		if err != nil {
 			failed = append(failed, err.Error())
+			step("failed: " + err.Error())
 			continue
 		}
 		d.Specs.Put(e)
 		started = append(started, ins...)
+		step("started")
 	}
 	out.Started = processInfos(d, started)
 	if len(failed) > 0 {
-		var names []string
-		for _, s := range started {
-			names = append(names, s.Name)
-		}
 		return out, fmt.Errorf("resurrect: %d of %d saved processes failed to start:\n  %s\nstarted: %s",
-			len(failed), len(dump.Processes), strings.Join(failed, "\n  "), orNone(names))
+			len(failed), len(dump.Processes), strings.Join(failed, "\n  "), orNone(names(started)))
 	}
 	return out, nil
+}
+
+// names are the distinct names of ins, in order.
+func names(ins []supervisor.Info) []string {
+	var out []string
+	for _, in := range ins {
+		if !slices.Contains(out, in.Name) {
+			out = append(out, in.Name)
+		}
+	}
+	return out
 }
 
 func orNone(names []string) string {

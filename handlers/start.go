@@ -52,6 +52,9 @@ var Start = Bind(tools.Start, func(ctx context.Context, d *Deps, in tools.StartI
 	if err != nil {
 		return tools.ProcessesOut{}, fmt.Errorf("start %s: %w", name, err)
 	}
+	if err := d.mayStart(spec); err != nil {
+		return tools.ProcessesOut{}, err
+	}
 	ins, err := d.Procs.Start(spec)
 	if err != nil {
 		return tools.ProcessesOut{}, err
@@ -97,6 +100,9 @@ func startConfig(d *Deps, f *config.File, in tools.StartIn) (tools.ProcessesOut,
 			return tools.ProcessesOut{}, fmt.Errorf("start %s: %w; nothing was started", s.Name, supervisor.ErrExists)
 		}
 	}
+	if err := d.mayStart(chosen...); err != nil {
+		return tools.ProcessesOut{}, fmt.Errorf("%w; nothing was started", err)
+	}
 	var started []supervisor.Info
 	for _, s := range chosen {
 		ins, err := d.Procs.Start(s)
@@ -113,6 +119,7 @@ func startConfig(d *Deps, f *config.File, in tools.StartIn) (tools.ProcessesOut,
 			prof = ""
 		}
 		d.Specs.Put(state.Entry{Name: s.Name, Profile: prof, Dir: f.Dir, Process: e.Process})
+		d.configChanged(s.Name, "started from "+f.Path)
 	}
 	return tools.ProcessesOut{Processes: processInfos(d, started)}, nil
 }

@@ -1,5 +1,6 @@
 // Package resources holds Velos's MCP resources: velos://processes, the
-// process list as JSON, and the template velos://logs/{name}, the recent
+// process list as JSON, velos://events, the recent events as JSON lines
+// (subscribable), and the template velos://logs/{name}, the recent
 // lines of a process (a name, an id or all) as plain text, to which clients
 // subscribe. A subscriber gets notifications/resources/updated when new
 // lines are written — coalesced by the log store to a few per second — and
@@ -26,6 +27,10 @@ import (
 
 // ProcessesURI is the resource of the process list.
 const ProcessesURI = "velos://processes"
+
+// EventsURI is the resource of the daemon's recent events (see package
+// core/events): JSON lines, newest last; subscribers are told of new ones.
+const EventsURI = "velos://events"
 
 // Bounds of one read of a log resource: the recent lines, not the history
 // (process_logs pages through that).
@@ -81,6 +86,44 @@ func (h *Hub) Register(srv *mcp.Server) {
 	srv.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: tools.LogsURIPrefix + "{name}", Name: "logs", Title: "Process logs",
 		Description: "The last 100 lines of a process (name, id or all), plain text, one per line: UTC time, [err] on stderr. Subscribe for updates; page with process_logs.",
 		MIMEType:    "text/plain"}, h.readLogs)
+	if h.d.Events != nil {
+		srv.AddResource(&mcp.Resource{URI: EventsURI, Name: "events", Title: "Events",
+			Description: "Recent process events, one JSON object per line, newest last: start, ready, exit (code or signal; restart_in), restart (cause), errored (reason), stopped, deleted, config (detail); seq orders them. Subscribe to be told of new ones.",
+			MIMEType:    EventsMIME}, h.readEvents)
+		ch, cancel := h.d.Events.Subscribe()
+		h.wg.Add(1)
+		go h.notifyEvents(ch, cancel)
+	}
+}
+
+// EventsMIME is the media type of [EventsURI]: JSON lines.
+const EventsMIME = "application/jsonl"
+
+func (h *Hub) readEvents(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+	var sb strings.Builder
+	for _, e := range h.d.Events.Since(0) {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EventsURI, err)
+		}
+		sb.Write(b)
+		sb.WriteByte('\n')
+	}
+	return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{
+		{URI: req.Params.URI, MIMEType: EventsMIME, Text: sb.String()}}}, nil
+}
+
+// notifyEvents tells the server's subscribers of velos://events of new
+// events until the event log closes (the daemon stops). The server sends
+// only to sessions subscribed to the URI.
+func (h *Hub) notifyEvents(ch <-chan struct{}, cancel func()) {
+	defer h.wg.Done()
+	defer cancel()
+	for range ch {
+		ctx, stop := context.WithTimeout(context.Background(), notifyTimeout)
+		_ = h.srv.ResourceUpdated(ctx, &mcp.ResourceUpdatedNotificationParams{URI: EventsURI})
+		stop()
+	}
 }
 
 // Watching is the number of URIs with a live watcher (for tests).
@@ -162,6 +205,9 @@ func Text(lines []logs.Line) string {
 
 func (h *Hub) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
 	uri := req.Params.URI
+	if uri == EventsURI && h.d.Events != nil {
+		return nil // the server keeps the subscription; notifyEvents sends
+	}
 	if uri == ProcessesURI {
 		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams,
 			Message: ProcessesURI + " has no updates to subscribe to; subscribe to " + tools.LogsURIPrefix + "{name}"}

@@ -87,6 +87,9 @@ func (c *command[In, Out]) Run(g *Globals, term *Term) error {
 	if c.def.Stream != nil {
 		return c.runStream(ctx, g, term, in)
 	}
+	if c.def.Progress && term.Render.TTY && g.Mode() == render.Human {
+		ctx = WithProgress(ctx, func(msg string) { fmt.Fprintln(term.Err, msg) })
+	}
 	raw, err := c.c.Call(ctx, c.def.Info(), Explicit(in))
 	if err != nil {
 		return err
@@ -189,4 +192,18 @@ func addZeros(v reflect.Value, m map[string]any) {
 			m[name] = v.Field(i).Interface()
 		}
 	}
+}
+
+type progressKey struct{}
+
+// WithProgress asks a [Caller] to request progress for its call and give
+// each step's message to fn.
+func WithProgress(ctx context.Context, fn func(msg string)) context.Context {
+	return context.WithValue(ctx, progressKey{}, fn)
+}
+
+// ProgressFunc is what [WithProgress] set, or nil.
+func ProgressFunc(ctx context.Context) func(msg string) {
+	fn, _ := ctx.Value(progressKey{}).(func(string))
+	return fn
 }

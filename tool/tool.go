@@ -69,6 +69,10 @@ type Def[In, Out any] struct {
 	// the same input usually calls it too.
 	Local    func(in *In) bool
 	RunLocal func(ctx context.Context, in In) (Out, error)
+	// Progress: the call can be long (a rolling reload, a stop with a long
+	// kill_timeout): on a terminal the CLI asks for progress and prints each
+	// step on stderr as it comes.
+	Progress bool
 	// After runs in the CLI process once the call has answered and its output
 	// is printed (velos kill waits there for the daemon to be gone).
 	After func(t *Term) error
@@ -87,6 +91,7 @@ type Info struct {
 	Default                   bool
 	Effect                    Effect
 	Idempotent, NoAutostart   bool
+	Progress                  bool
 }
 
 // Entry is a [Def] with its types erased, so tools of different types can sit
@@ -103,7 +108,7 @@ type Entry interface {
 // Info implements [Entry].
 func (t *Def[In, Out]) Info() Info {
 	return Info{Name: t.Name, CLI: t.CLI, Title: t.Title, Summary: t.Summary, Aliases: t.Aliases, JSONAliases: t.JSONAliases, Default: t.Default,
-		Effect: t.Effect, Idempotent: t.Idempotent, NoAutostart: t.NoAutostart}
+		Effect: t.Effect, Idempotent: t.Idempotent, NoAutostart: t.NoAutostart, Progress: t.Progress}
 }
 
 // InType implements [Entry].

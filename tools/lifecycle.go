@@ -6,7 +6,7 @@ import (
 
 // Stop is process_stop.
 var Stop = &tool.Def[TargetIn, ProcessesOut]{
-	Name: "process_stop", CLI: "stop", Title: "Stop processes", Effect: tool.Destructive, Idempotent: true,
+	Name: "process_stop", CLI: "stop", Title: "Stop processes", Effect: tool.Destructive, Idempotent: true, Progress: true,
 	Summary: "Stop processes: stop signal to the group, SIGKILL after kill_timeout.",
 }
 

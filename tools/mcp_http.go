@@ -16,7 +16,9 @@ type MCPHTTPOut struct {
 	// TokenFile holds the bearer token clients must send
 	// (Authorization: Bearer <token>); it is readable by the owner only.
 	TokenFile string `json:"token_file"`
-	Already   bool   `json:"already,omitempty"`
+	// ReadOnlyTokenFile holds the token that gets only read-only tools.
+	ReadOnlyTokenFile string `json:"read_only_token_file,omitempty"`
+	Already           bool   `json:"already,omitempty"`
 }
 
 // MCPHTTP is mcp_http_serve.
@@ -27,3 +29,7 @@ var MCPHTTP = &tool.Def[MCPHTTPIn, MCPHTTPOut]{
 
 // HTTPTokenFile is the bearer token's file name in VELOS_HOME.
 const HTTPTokenFile = "http.token"
+
+// HTTPReadOnlyTokenFile is the file name in VELOS_HOME of the bearer token
+// that gets only the read-only tools.
+const HTTPReadOnlyTokenFile = "http-ro.token"

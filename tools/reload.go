@@ -38,7 +38,7 @@ const (
 
 // Reload is process_reload.
 var Reload = &tool.Def[ReloadIn, ReloadOut]{
-	Name: "process_reload", CLI: "reload", Title: "Reload processes or a config file", Effect: tool.Mutating,
+	Name: "process_reload", CLI: "reload", Title: "Reload processes or a config file", Effect: tool.Mutating, Progress: true,
 	Summary: "Rolling restart that picks up config changes; given a velos.toml, apply what changed.",
 	Prepare: func(in *ReloadIn, cwd string) error {
 		if IsConfigFile(in.Target) && !filepath.IsAbs(in.Target) {

@@ -35,6 +35,6 @@ type ResurrectOut struct {
 
 // Resurrect is state_resurrect.
 var Resurrect = &tool.Def[ResurrectIn, ResurrectOut]{
-	Name: "state_resurrect", CLI: "resurrect", Title: "Restore saved processes", Effect: tool.Mutating,
+	Name: "state_resurrect", CLI: "resurrect", Title: "Restore saved processes", Effect: tool.Mutating, Progress: true,
 	Summary: "Start the processes save recorded, skipping names already running.",
 }

@@ -44,6 +44,7 @@ type CLI struct {
 	MCPServer mcpServerCmd `cmd:"" group:"Daemon" name:"mcp-server" help:"Serve MCP over stdio, bridged to the daemon (for Claude, Cursor and other agents)."`
 	Version   versionCmd   `cmd:"" group:"Daemon" help:"Print the velos version."`
 	Monit     monitCmd     `cmd:"" group:"Processes" help:"Live dashboard: CPU and memory of every process, details and logs of the selected one; restart or stop it."`
+	Events    eventsCmd    `cmd:"" group:"Processes" help:"Recent events (start, ready, exit, restart with cause, errored, config change), from velos://events; -f follows them."`
 	// Completion is generated from the registry at completion time (see
 	// completion.go); __complete is what the scripts call.
 	Completion completionCmd `cmd:"" group:"Daemon" help:"Print the shell completion script for bash, zsh or fish (source <(velos completion bash))."`

@@ -100,6 +100,10 @@ func (s *session) Call(ctx context.Context, t tool.Info, args any) (json.RawMess
 	}
 	var res *mcpclient.Result
 	err := s.do(ctx, func(mc *mcpclient.Client) (err error) {
+		if fn := tool.ProgressFunc(ctx); fn != nil {
+			res, err = mc.CallToolProgress(ctx, t.Name, args, meta, func(p mcpclient.Progress) { fn(p.Message) })
+			return err
+		}
 		res, err = mc.CallTool(ctx, t.Name, args, meta)
 		return err
 	})
@@ -126,6 +130,20 @@ func (s *session) Subscribe(ctx context.Context, uri string) (<-chan struct{}, e
 		return nil, &tool.Error{Msg: fmt.Sprintf("subscribe %s: %s", uri, rpcErr.Message)}
 	}
 	return ch, err
+}
+
+// ReadResource reads the resource at uri (its text).
+func (s *session) ReadResource(ctx context.Context, uri string) (string, error) {
+	var text string
+	err := s.do(ctx, func(mc *mcpclient.Client) (err error) {
+		text, err = mc.ReadResource(ctx, uri)
+		return err
+	})
+	var rpcErr *mcpclient.Error
+	if errors.As(err, &rpcErr) {
+		return "", &tool.Error{Msg: fmt.Sprintf("read %s: %s", uri, rpcErr.Message)}
+	}
+	return text, err
 }
 
 func (s *session) Close() error {

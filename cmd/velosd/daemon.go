@@ -20,6 +20,7 @@ import (
 
 	"github.com/velos-pm/velos/core/balance"
 	"github.com/velos-pm/velos/core/daemon"
+	"github.com/velos-pm/velos/core/events"
 	"github.com/velos-pm/velos/core/logs"
 	"github.com/velos-pm/velos/core/metrics"
 	"github.com/velos-pm/velos/core/state"
@@ -47,6 +48,10 @@ type monitorFlags struct {
 	SampleInterval     time.Duration
 	LogErrorInterval   time.Duration
 }
+
+// eventBacklog is how many events velos://events keeps: a few screens,
+// a read of which stays well under an MCP message's comfortable size.
+const eventBacklog = 256
 
 // Run serves until SIGTERM/SIGINT or daemon_kill, then stops every process
 // gracefully and flushes logs.
@@ -131,9 +136,12 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	newBalancer := func(ln net.Listener, strategy string) supervisor.Balancer {
 		return balance.New(ln, balance.Strategy(strategy), log)
 	}
+	evlog := events.New(eventBacklog, nil) // velos://events
+	defer evlog.Close()
 	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, RunDir: home.Run(), Balancer: newBalancer, OnEvent: func(e supervisor.Event) {
 		tracer.OnEvent(e)
 		cfg.onEvent(e)
+		evlog.Add(handlers.Event(e))
 	}})
 	sampler := metrics.NewSampler(metrics.Options{
 		Interval: mon.SampleInterval,
@@ -141,7 +149,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		OnSample: func(samples []metrics.Sample) { restartOverMemory(ctx, procs, samples, log) },
 	})
 	deps := &handlers.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: state.NewTable(),
-		Log: log, Shutdown: shutdown, Version: version, Cron: cfg.cron}
+		Log: log, Shutdown: shutdown, Version: version, Cron: cfg.cron, Events: evlog}
 	if cfg.watch, err = newWatcher(ctx, home.Dir, func() *supervisor.Manager { return procs }, log); err != nil {
 		return err
 	}
@@ -164,11 +172,11 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	go func() { _ = sampler.Run(ctx, func() []metrics.Target { return handlers.MetricTargets(procs.List()) }) }()
 	httpSrv := &mcpHTTP{ctx: ctx, home: home, log: log}
 	deps.MCPHTTP = httpSrv
-	srv, err := newServer(handlers.All, deps)
+	srvs, err := newServers(home.Dir, handlers.All, deps, serverExtras)
 	if err != nil {
 		return err
 	}
-	httpSrv.srv = srv
+	httpSrv.srvs = srvs
 	ln, err := lock.Listen()
 	if err != nil {
 		return err
@@ -182,7 +190,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	debug.FreeOSMemory()
 	go exitWhenSocketGoes(ctx, home.Socket(), shutdown, log)
 
-	serve(ctx, ln, srv, log)
+	serve(ctx, ln, srvs.connServer, log)
 
 	log.Info("daemon stopping")
 	cfg.stopping()
@@ -219,6 +227,13 @@ func exitWhenSocketGoes(ctx context.Context, path string, shutdown func(), log *
 	}
 }
 
+// readCloser reads the rest of a connection after its first line was
+// peeked at, and closes the connection.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
 // logSink stores children's output in the log store.
 type logSink struct{ s *logs.Store }
 
@@ -250,27 +265,25 @@ func restartOverMemory(ctx context.Context, procs *supervisor.Manager, samples [
 	}
 }
 
-// newServer is the MCP server of a registry: every tool, plus resources and prompts.
-func newServer(entries []handlers.Handler, d *handlers.Deps) (*mcp.Server, error) {
+// serverExtras are the options and the registrations every MCP server of
+// the daemon has besides its tools: resources and prompts, with d.
+func serverExtras(d *handlers.Deps) (*mcp.ServerOptions, func(*mcp.Server)) {
 	opts := &mcp.ServerOptions{
 		Instructions: "Velos manages long-running processes. Start with process_list; every tool's text output is compact JSON.",
 	}
 	hub := resources.New(d) // velos://processes, velos://logs/{name} and their subscriptions
 	hub.Options(opts)
-	srv := mcp.NewServer(&mcp.Implementation{Name: "velos", Version: version}, opts)
-	for _, e := range entries {
-		if err := e.Register(srv, d); err != nil {
-			return nil, err
-		}
+	prompts.Options(opts, d) // completion of process names
+	return opts, func(srv *mcp.Server) {
+		hub.Register(srv)
+		prompts.Register(srv, d)
 	}
-	hub.Register(srv)
-	prompts.Register(srv, d)
-	return srv, nil
 }
 
 // serve runs one MCP session per connection until ctx ends, then closes
 // what is still open once answers in flight have had a moment to leave.
-func serve(ctx context.Context, ln net.Listener, srv *mcp.Server, log *slog.Logger) {
+// pick reads what the connection says it is and gives its server.
+func serve(ctx context.Context, ln net.Listener, pick func(io.ReadWriter) (*mcp.Server, io.Reader, error), log *slog.Logger) {
 	var mu sync.Mutex
 	conns := map[net.Conn]bool{}
 	var wg sync.WaitGroup
@@ -305,7 +318,14 @@ func serve(ctx context.Context, ln net.Listener, srv *mcp.Server, log *slog.Logg
 				mu.Unlock()
 				c.Close()
 			}()
-			ss, err := srv.Connect(ctx, &mcp.IOTransport{Reader: c, Writer: c}, nil)
+			srv, r, err := pick(c)
+			if err != nil {
+				if !errors.Is(err, io.EOF) { // a probe that closed at once (daemon.Dial's)
+					log.Warn("mcp connection refused", "err", err)
+				}
+				return
+			}
+			ss, err := srv.Connect(ctx, &mcp.IOTransport{Reader: readCloser{r, c}, Writer: c}, nil)
 			if err != nil {
 				log.Warn("mcp connect", "err", err)
 				return

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/velos-pm/velos/internal/testenv"
+	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tools"
 )
 
@@ -43,15 +44,21 @@ func packages(t *testing.T) string {
 // ES module resolves its imports from where it sits, not from NODE_PATH.
 func script(t *testing.T) string {
 	t.Helper()
+	return jsFile(t, "client.mjs")
+}
+
+// jsFile puts js/name next to a node_modules link in a temp folder.
+func jsFile(t *testing.T, name string) string {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.Symlink(packages(t), filepath.Join(dir, "node_modules")); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(JSDir(), "client.mjs"))
+	b, err := os.ReadFile(filepath.Join(JSDir(), name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "client.mjs")
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +83,11 @@ type report struct {
 	ResourceText      string            `json:"resourceText"`
 	Updates           int               `json:"updates"`
 	Prompts           map[string]string `json:"prompts"`
-	Completion        *struct {
+	RestartEvent      *struct {
+		Kind, Name, Cause string
+	} `json:"restartEvent"`
+	Progress   []string `json:"progress"`
+	Completion *struct {
 		Values []string `json:"values"`
 		Code   int      `json:"code"`
 		Error  string   `json:"error"`
@@ -139,7 +150,9 @@ var versions = []string{"default", "2025-06-18", "2025-03-26", "2024-11-05"}
 // restart/logs, log_summary and process_stop with every structuredContent
 // validated against its outputSchema and its whole resultSchema (JSON Schema
 // 2020-12), a subscription to the log resource that hears the restart's
-// line, every prompt, and a completion.
+// line and one to velos://events that hears the restart with its cause,
+// every prompt, the completion of a process name, and the progress of a
+// process_stop.
 func TestTypeScriptSDK(t *testing.T) {
 	t.Parallel()
 	js := script(t)
@@ -230,6 +243,15 @@ func checkReport(t *testing.T, r report) {
 	if r.Updates < 1 || strings.Count(r.ResourceText, "interop hello") < 2 {
 		t.Errorf("subscription: %d updates, resource text:\n%s", r.Updates, r.ResourceText)
 	}
+	if e := r.RestartEvent; e == nil || e.Cause != "manual" {
+		t.Errorf("velos://events: restart event %+v, want cause manual", e)
+	}
+	// The SDK hands a notification to its handler a microtask later but
+	// settles the call's answer at once, dropping the handler: a progress
+	// sent just before the answer (the last "stopped") may be lost there.
+	if len(r.Progress) == 0 || !strings.Contains(r.Progress[0], "stopping 1 process") {
+		t.Errorf("process_stop progress through the SDK: %q", r.Progress)
+	}
 	if len(r.Prompts) == 0 {
 		t.Error("no prompt was listed")
 	}
@@ -238,19 +260,68 @@ func checkReport(t *testing.T, r report) {
 			t.Errorf("prompt %s does not speak of %s: %s", p, name, text)
 		}
 	}
-	// TODO(issue 9 item 8): argument completion for prompts. Until the
-	// server offers it, it must say so: no completions capability and
-	// method-not-found for completion/complete. Once it advertises the
-	// capability, the process name must complete.
+	// Prompt arguments complete: the server advertises completions and a
+	// process name's first letters complete to it.
 	switch {
 	case r.Completion == nil:
 		t.Error("no prompt argument to complete")
-	case slices.Contains(r.Capabilities, "completions"):
-		if !slices.Contains(r.Completion.Values, name) {
-			t.Errorf("completion of %q: %+v", name[:3], r.Completion)
+	case !slices.Contains(r.Capabilities, "completions"):
+		t.Errorf("the server does not advertise completions: %v", r.Capabilities)
+	case !slices.Contains(r.Completion.Values, name):
+		t.Errorf("completion of %q: %+v", name[:3], r.Completion)
+	}
+}
+
+// TestTypeScriptSDKReadOnly: through the TypeScript SDK, `velos mcp-server
+// --read-only` and the read-only HTTP token list only tools annotated
+// readOnlyHint, and a process_stop called by name is a tool error that
+// says it was refused, with the process left running.
+func TestTypeScriptSDKReadOnly(t *testing.T) {
+	t.Parallel()
+	js := jsFile(t, "readonly.mjs")
+	e := testenv.New(t)
+	e.MustRun("start", "sleep", "--name", "api", "--", "300")
+	var want []string
+	for _, en := range tools.All {
+		if i := en.Info(); i.Effect == tool.ReadOnly {
+			want = append(want, i.Name)
 		}
-	case r.Completion.Code != -32601:
-		t.Errorf("completion/complete without the capability: %+v, want method not found (-32601)", r.Completion)
+	}
+	slices.Sort(want)
+	for _, transport := range []string{"stdio", "http"} {
+		t.Run(transport, func(t *testing.T) {
+			args := []string{"node", js, "--target", "api"}
+			if transport == "stdio" {
+				args = append(args, "--stdio", e.Bin)
+			} else {
+				url, _ := serveHTTP(t, e)
+				args = append(args, "--http", url, "--token-file", filepath.Join(e.Home, tools.HTTPReadOnlyTokenFile))
+			}
+			var got struct {
+				Tools       []string
+				Annotations map[string]bool
+				Stop        struct {
+					IsError bool
+					Text    string
+				}
+			}
+			run(t, []string{"VELOS_HOME=" + e.Home}, &got, args...)
+			slices.Sort(got.Tools)
+			if !slices.Equal(got.Tools, want) {
+				t.Errorf("read-only tools/list: %v\nwant %v", got.Tools, want)
+			}
+			for name, ro := range got.Annotations {
+				if !ro {
+					t.Errorf("%s listed without readOnlyHint", name)
+				}
+			}
+			if !got.Stop.IsError || !strings.Contains(got.Stop.Text, "process_stop refused") {
+				t.Errorf("process_stop: %+v", got.Stop)
+			}
+			if out := e.MustRun("describe", "api", "--ai"); !strings.Contains(out, "online") {
+				t.Errorf("api after a refused stop: %s", out)
+			}
+		})
 	}
 }
 

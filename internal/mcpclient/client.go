@@ -81,8 +81,11 @@ type Client struct {
 	pending map[int64]chan reply       // id → its answer
 	acks    map[int64]chan struct{}    // subscriptions/listen id → closed on acknowledgement
 	subs    map[string][]chan struct{} // uri → subscribers' signals
-	closed  bool
-	done    chan struct{} // closed when the connection has ended
+	// progress: progress token → the handler of its call's notifications
+	progress  map[string]func(Progress)
+	nextToken int64
+	closed    bool
+	done      chan struct{} // closed when the connection has ended
 }
 
 type reply struct {
@@ -95,7 +98,7 @@ type reply struct {
 func New(conn io.ReadWriteCloser, name, version string) *Client {
 	c := &Client{conn: conn, info: map[string]string{"name": name, "version": version},
 		pending: map[int64]chan reply{}, acks: map[int64]chan struct{}{},
-		subs: map[string][]chan struct{}{}, done: make(chan struct{})}
+		subs: map[string][]chan struct{}{}, progress: map[string]func(Progress){}, done: make(chan struct{})}
 	go c.read()
 	return c
 }
@@ -126,6 +129,57 @@ func (c *Client) CallTool(ctx context.Context, name string, args any, meta map[s
 		return nil, fmt.Errorf("mcp: tools/call %s: result: %w", name, err)
 	}
 	return &r, nil
+}
+
+// ReadResource reads the resource at uri and returns its text contents,
+// joined.
+func (c *Client) ReadResource(ctx context.Context, uri string) (string, error) {
+	raw, err := c.call(ctx, "resources/read", map[string]any{"uri": uri}, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var r struct {
+		Contents []struct {
+			Text string `json:"text"`
+		} `json:"contents"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return "", fmt.Errorf("mcp: resources/read %s: result: %w", uri, err)
+	}
+	var sb strings.Builder
+	for _, c := range r.Contents {
+		sb.WriteString(c.Text)
+	}
+	return sb.String(), nil
+}
+
+// Progress is one notifications/progress about a call.
+type Progress struct {
+	Progress float64 `json:"progress"`
+	Total    float64 `json:"total"` // 0: unknown
+	Message  string  `json:"message"`
+}
+
+// CallToolProgress is [Client.CallTool] with a progress token: the server
+// may report the call's steps, and each is given to onProgress (on the
+// connection's reading goroutine: it must not block) until the call
+// returns.
+func (c *Client) CallToolProgress(ctx context.Context, name string, args any, meta map[string]any, onProgress func(Progress)) (*Result, error) {
+	c.mu.Lock()
+	c.nextToken++
+	token := "p" + strconv.FormatInt(c.nextToken, 10)
+	c.progress[token] = onProgress
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.progress, token)
+		c.mu.Unlock()
+	}()
+	m := map[string]any{"progressToken": token}
+	for k, v := range meta {
+		m[k] = v
+	}
+	return c.CallTool(ctx, name, args, m)
 }
 
 // Ping asks the server for a small answer — server/discover, since the
@@ -328,6 +382,21 @@ func (c *Client) notified(m message) {
 			delete(c.acks, id)
 		}
 		c.mu.Unlock()
+	case "notifications/progress":
+		var p struct {
+			Token any `json:"progressToken"`
+			Progress
+		}
+		if json.Unmarshal(m.Params, &p) != nil {
+			return
+		}
+		tok, _ := p.Token.(string)
+		c.mu.Lock()
+		fn := c.progress[tok]
+		c.mu.Unlock()
+		if fn != nil {
+			fn(p.Progress)
+		}
 	case "notifications/resources/updated":
 		var p struct {
 			URI string `json:"uri"`

@@ -188,13 +188,19 @@ func (e *Env) MustRunIn(dir string, args ...string) string {
 // first through the CLI (as a user's first command would).
 func (e *Env) Connect(opts *mcp.ClientSessionOptions) *mcp.ClientSession {
 	e.T.Helper()
+	return e.ConnectClient(mcp.NewClient(&mcp.Implementation{Name: "test"}, nil), opts)
+}
+
+// ConnectClient is [Env.Connect] with a client of the caller's (to set
+// notification handlers).
+func (e *Env) ConnectClient(c *mcp.Client, opts *mcp.ClientSessionOptions) *mcp.ClientSession {
+	e.T.Helper()
 	e.MustRun("list")
 	conn, err := net.Dial("unix", filepath.Join(e.Home, "velos.sock"))
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).
-		Connect(context.Background(), &mcp.IOTransport{Reader: conn, Writer: conn}, opts)
+	cs, err := c.Connect(context.Background(), &mcp.IOTransport{Reader: conn, Writer: conn}, opts)
 	if err != nil {
 		e.T.Fatal(err)
 	}
@@ -205,10 +211,16 @@ func (e *Env) Connect(opts *mcp.ClientSessionOptions) *mcp.ClientSession {
 // Bridge opens an MCP session through a real `velos mcp-server` subprocess.
 func (e *Env) Bridge(opts *mcp.ClientSessionOptions) *mcp.ClientSession {
 	e.T.Helper()
-	cmd := exec.Command(e.Bin, "mcp-server")
+	return e.BridgeClient(mcp.NewClient(&mcp.Implementation{Name: "test"}, nil), opts)
+}
+
+// BridgeClient is [Env.Bridge] with a client of the caller's, and more
+// arguments for velos mcp-server.
+func (e *Env) BridgeClient(c *mcp.Client, opts *mcp.ClientSessionOptions, args ...string) *mcp.ClientSession {
+	e.T.Helper()
+	cmd := exec.Command(e.Bin, append([]string{"mcp-server"}, args...)...)
 	cmd.Env = append(os.Environ(), "VELOS_HOME="+e.Home)
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).
-		Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, opts)
+	cs, err := c.Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, opts)
 	if err != nil {
 		e.T.Fatal(err)
 	}

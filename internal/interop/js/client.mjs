@@ -165,9 +165,9 @@ async function session(version, name) {
 
   // call runs a tool through the SDK (which validates structuredContent with
   // its own validator) and validates it again under 2020-12.
-  async function call(tool, args) {
+  async function call(tool, args, options) {
     if (!byName[tool]) fail(`tools/list has no ${tool}`);
-    const res = await client.callTool({ name: tool, arguments: args });
+    const res = await client.callTool({ name: tool, arguments: args }, undefined, options);
     const out = text(res);
     if (res.isError) fail(`${tool}: tool error: ${out}`);
     const v = validators[tool];
@@ -203,16 +203,30 @@ async function session(version, name) {
   report.resourceTemplates = resourceTemplates.map((r) => r.uriTemplate);
   const { resources } = await client.listResources();
   report.resources = resources.map((r) => r.uri);
+  // velos://events too: the restart is an event with its cause.
+  const eventsURI = 'velos://events';
   const heard = waiter(`notifications/resources/updated for ${uri}`);
-  onUpdate = (u) => { if (u === uri) heard.done(u); };
+  const heardEvent = waiter(`a restart event of ${name} in ${eventsURI}`);
+  const restartEvent = async () => {
+    const r = await client.readResource({ uri: eventsURI });
+    const events = r.contents.map((c) => c.text ?? '').join('').split('\n').filter((l) => l).map((l) => JSON.parse(l));
+    return events.find((e) => e.kind === 'restart' && e.name === name);
+  };
+  onUpdate = (u) => {
+    if (u === uri) heard.done(u);
+    if (u === eventsURI) restartEvent().then((e) => { if (e) heardEvent.done(e); });
+  };
   await client.subscribeResource({ uri });
+  await client.subscribeResource({ uri: eventsURI });
   await call('process_restart', { target: name });
   await heard.wait();
+  report.restartEvent = await heardEvent.wait();
   onUpdate = () => {};
   const read = await client.readResource({ uri });
   report.resourceText = read.contents.map((c) => c.text ?? '').join('');
   report.updates = updates.length;
   await client.unsubscribeResource({ uri });
+  await client.unsubscribeResource({ uri: eventsURI });
 
   await call('process_logs', { target: name });
   await call('log_summary', { target: name });
@@ -241,6 +255,20 @@ async function session(version, name) {
   }
 
   await call('process_stop', { target: name });
+
+  // process_stop with a progress token (the SDK sets one for onprogress), of
+  // a process that takes a moment to stop: the SDK drops a notification
+  // that arrives together with the answer (it runs handlers a microtask
+  // later), so the stop must last longer than a read.
+  report.progress = [];
+  const slow = `${name}-slow`;
+  const begun = await client.callTool({ name: 'process_start',
+    arguments: { script: 'sh', args: ['-c', 'trap "sleep 0.3; exit 0" TERM; while :; do sleep 1; done'], name: slow } });
+  if (begun.isError) fail(`process_start ${slow}: ${text(begun)}`);
+  const stopped = await client.callTool({ name: 'process_stop', arguments: { target: slow } }, undefined,
+    { onprogress: (p) => report.progress.push(p.message ?? '') });
+  if (stopped.isError) fail(`process_stop ${slow}: ${text(stopped)}`);
+  await client.callTool({ name: 'process_delete', arguments: { target: slow } });
   await client.close();
   return report;
 }
