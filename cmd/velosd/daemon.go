@@ -136,19 +136,34 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	newBalancer := func(ln net.Listener, strategy string) supervisor.Balancer {
 		return balance.New(ln, balance.Strategy(strategy), log)
 	}
+	specs := state.NewTable()
+	rtFile := &runtimeFile{path: runtimePath(home), specs: specs}
+	holder, herr := openKeeper(home, log)
+	var hold supervisor.Holder // no typed nil in the interface
+	if herr != nil {
+		log.Warn("keeper: processes will not outlive this daemon", "err", herr)
+	} else {
+		hold = holder
+	}
 	evlog := events.New(eventBacklog, nil) // velos://events
 	defer evlog.Close()
 	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, RunDir: home.Run(), Balancer: newBalancer, OnEvent: func(e supervisor.Event) {
 		tracer.OnEvent(e)
 		cfg.onEvent(e)
 		evlog.Add(handlers.Event(e))
+	}, Holder: hold, OnRuntime: func(rt supervisor.Runtime) {
+		if err := rtFile.write(rt); err != nil {
+			log.Warn("runtime", "err", err)
+		}
 	}})
+	adoptPredecessor(home, procs, specs, holder, log)
+	specs.OnChange(procs.SaveRuntime)
 	sampler := metrics.NewSampler(metrics.Options{
 		Interval: mon.SampleInterval,
 		OnError:  func(err error) { log.Warn("sample", "err", err) },
 		OnSample: func(samples []metrics.Sample) { restartOverMemory(ctx, procs, samples, log) },
 	})
-	deps := &handlers.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: state.NewTable(),
+	deps := &handlers.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: specs,
 		Log: log, Shutdown: shutdown, Version: version, Cron: cfg.cron, Events: evlog}
 	if cfg.watch, err = newWatcher(ctx, home.Dir, func() *supervisor.Manager { return procs }, log); err != nil {
 		return err
@@ -199,12 +214,54 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	if err := procs.Shutdown(sctx); err != nil {
 		log.Error("stop processes", "err", err)
 	}
+	rtFile.remove() // nothing runs: nothing for a successor to adopt
+	if holder != nil {
+		holder.quit()
+	}
 	if err := store.Close(); err != nil {
 		log.Error("flush logs", "err", err)
 	}
 	os.Remove(home.Socket())
 	log.Info("daemon stopped")
 	return nil
+}
+
+// adoptPredecessor takes over the processes the daemon before this one left
+// running (killed, or re-executed by velos update), from its runtime file
+// and the keeper; see supervisor.Manager.Adopt.
+func adoptPredecessor(home daemon.Home, procs *supervisor.Manager, specs *state.Table, holder *keeperHolder, log *slog.Logger) {
+	rs, ok, err := loadRuntime(home)
+	if err != nil {
+		log.Warn("adopt", "err", err)
+	}
+	known := map[string]bool{}
+	if ok {
+		for _, e := range rs.Specs {
+			specs.Put(e)
+		}
+		for _, p := range rs.Procs.Processes {
+			for _, r := range []*supervisor.RunState{p.Run, p.Pending} {
+				if r != nil {
+					known[r.Keys()] = true
+				}
+			}
+		}
+		infos, err := procs.Adopt(rs.Procs)
+		if err != nil {
+			log.Warn("adopt", "err", err)
+		} else {
+			running := 0
+			for _, in := range infos {
+				if in.PID > 0 {
+					running++
+				}
+			}
+			log.Info("adopted", "processes", len(infos), "running", running, "from", rs.PID)
+		}
+	}
+	if holder != nil {
+		holder.forget(known)
+	}
 }
 
 // exitWhenSocketGoes stops the daemon once its socket file is gone (its
