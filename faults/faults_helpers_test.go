@@ -27,7 +27,7 @@ import (
 // them (listed once, stoppable) and never starts them twice. Until that is
 // built, those assertions run as "adoption" subtests that skip, saying so;
 // what holds today is asserted always.
-const adoptionLanded = false
+const adoptionLanded = true
 
 // expectAdoption runs the future assertions as a subtest.
 func expectAdoption(t *testing.T, f func(t *testing.T)) {
