@@ -56,13 +56,30 @@ const eventBacklog = 256
 // Run serves until SIGTERM/SIGINT or daemon_kill, then stops every process
 // gracefully and flushes logs.
 func (c daemonCmd) Run(home daemon.Home) error {
+	up := upgradeFrom{prev: os.Getenv(upgradePrevEnv), failed: os.Getenv(upgradeFailedEnv), binary: os.Getenv(upgradeBinaryEnv)}
+	os.Unsetenv(upgradePrevEnv) // children must not inherit them
+	os.Unsetenv(upgradeFailedEnv)
+	os.Unsetenv(upgradeBinaryEnv)
 	ready := readyReporter()
-	err := serveDaemon(home, ready, c.monitorFlags, c.Resurrect)
+	err := serveDaemon(home, ready, c.monitorFlags, c.Resurrect, up)
 	if err != nil {
 		ready(err)
+		if up.prev != "" {
+			// This image, exec'd by velos update, could not start: the
+			// previous one takes over again (it adopts the processes).
+			fmt.Fprintln(os.Stderr, "velosd: the updated daemon failed to start:", err)
+			return fallBack(up.prev, up.binary, err)
+		}
 	}
 	return err
 }
+
+// upgradeFrom says how this image was started by velos update: prev is the
+// copy of the binary before it (set in the new image), failed why the new
+// image did not start (set in the previous one it fell back to), binary the
+// path updates re-execute (the one the first image was started from: the
+// image fallen back to runs from the copy).
+type upgradeFrom struct{ prev, failed, binary string }
 
 // readyReporter answers the client that started us (see daemon.Dial).
 func readyReporter() func(error) {
@@ -85,7 +102,7 @@ func readyReporter() func(error) {
 	}
 }
 
-func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrect bool) error {
+func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrect bool, up upgradeFrom) error {
 	lock, err := daemon.Acquire(home)
 	if err != nil {
 		return err
@@ -156,8 +173,14 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 			log.Warn("runtime", "err", err)
 		}
 	}})
-	adoptPredecessor(home, procs, specs, holder, log)
+	if err := adoptPredecessor(home, procs, specs, holder, log); err != nil {
+		if up.prev != "" {
+			return err // see Run: the previous image takes over
+		}
+		log.Warn("adopt", "err", err)
+	}
 	specs.OnChange(procs.SaveRuntime)
+	upg := newUpgrader(home, procs, log, up.binary)
 	sampler := metrics.NewSampler(metrics.Options{
 		Interval: mon.SampleInterval,
 		OnError:  func(err error) { log.Warn("sample", "err", err) },
@@ -165,6 +188,9 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	})
 	deps := &handlers.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: specs,
 		Log: log, Shutdown: shutdown, Version: version, Cron: cfg.cron, Events: evlog}
+	if canReexec {
+		deps.Update = upg.Update
+	}
 	if cfg.watch, err = newWatcher(ctx, home.Dir, func() *supervisor.Manager { return procs }, log); err != nil {
 		return err
 	}
@@ -204,8 +230,52 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	// idle daemon will not reuse: give those pages back now.
 	debug.FreeOSMemory()
 	go exitWhenSocketGoes(ctx, home.Socket(), shutdown, log)
+	if up.prev != "" || up.failed != "" {
+		reportUpdate(home, up.failed)
+		log.Info("updated in place", "version", version, "fell_back", up.failed != "", "error", up.failed)
+	}
+	if canReexec {
+		go onHangup(ctx, upg)
+	}
 
-	serve(ctx, ln, srvs.connServer, log)
+	for {
+		// Serve until the daemon stops, or until an update asks for the
+		// binary on disk to take over in this same process.
+		sctx, stopServing := context.WithCancel(ctx)
+		var passEnv []string
+		var passErr error
+		passed := make(chan struct{})
+		go func() {
+			defer close(passed)
+			select {
+			case <-upg.requested:
+				passEnv, passErr = lock.Pass(ln) // before serve closes it
+				stopServing()
+			case <-sctx.Done():
+			}
+		}()
+		serve(sctx, ln, srvs.connServer, log)
+		stopServing()
+		<-passed
+		if ctx.Err() != nil || passEnv == nil && passErr == nil {
+			break
+		}
+		err := passErr
+		if err == nil {
+			log.Info("update: re-executing", "binary", upg.exe, "processes", len(procs.List()))
+			if err = rtFile.write(procs.Detach()); err == nil {
+				err = upg.reexec(passEnv) // returns only when the exec failed
+			}
+			procs.Resume()
+		}
+		log.Error("update failed; this daemon serves on", "err", err)
+		if ln, err = lock.Unpass(); err != nil {
+			if ln, err = lock.Listen(); err != nil {
+				log.Error("listen again after a failed update", "err", err)
+				break
+			}
+		}
+	}
 
 	log.Info("daemon stopping")
 	cfg.stopping()
@@ -229,10 +299,12 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 // adoptPredecessor takes over the processes the daemon before this one left
 // running (killed, or re-executed by velos update), from its runtime file
 // and the keeper; see supervisor.Manager.Adopt.
-func adoptPredecessor(home daemon.Home, procs *supervisor.Manager, specs *state.Table, holder *keeperHolder, log *slog.Logger) {
+func adoptPredecessor(home daemon.Home, procs *supervisor.Manager, specs *state.Table, holder *keeperHolder, log *slog.Logger) (err error) {
 	rs, ok, err := loadRuntime(home)
 	if err != nil {
-		log.Warn("adopt", "err", err)
+		// Do not touch what the keeper holds: a daemon that can read the
+		// runtime (the one an update falls back to) still needs it.
+		return err
 	}
 	known := map[string]bool{}
 	if ok {
@@ -246,9 +318,9 @@ func adoptPredecessor(home daemon.Home, procs *supervisor.Manager, specs *state.
 				}
 			}
 		}
-		infos, err := procs.Adopt(rs.Procs)
-		if err != nil {
-			log.Warn("adopt", "err", err)
+		infos, aerr := procs.Adopt(rs.Procs)
+		if aerr != nil {
+			err = errors.Join(err, aerr)
 		} else {
 			running := 0
 			for _, in := range infos {
@@ -262,6 +334,7 @@ func adoptPredecessor(home daemon.Home, procs *supervisor.Manager, specs *state.
 	if holder != nil {
 		holder.forget(known)
 	}
+	return err
 }
 
 // exitWhenSocketGoes stops the daemon once its socket file is gone (its

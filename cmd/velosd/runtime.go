@@ -14,16 +14,19 @@ import (
 	"github.com/velos-pm/velos/core/supervisor"
 )
 
-// runtimeVersion is the format of run/runtime.json this velosd reads and
-// writes; a successor that finds another refuses to adopt (see loadRuntime).
-const runtimeVersion = 1
+// runtimeFormat is the format of run/runtime.json this velosd reads and
+// writes; a successor that finds another refuses to adopt (see
+// loadRuntime), and one started by velos update then falls back to the
+// binary before it. A string so that a test can build a velosd of another
+// format (-ldflags "-X main.runtimeFormat=…") to see that fallback.
+var runtimeFormat = "1"
 
 // runtimeState is $VELOS_HOME/run/runtime.json: what a daemon's successor —
 // one started after it was killed, or its own binary re-executed by velos
 // update — needs to adopt its processes. Unlike dump.toml (velos save) it
 // describes what runs now, and means nothing after a reboot.
 type runtimeState struct {
-	Version int                `json:"version"`
+	Version string             `json:"version"`
 	PID     int                `json:"pid"` // the daemon that wrote it
 	Specs   []state.Entry      `json:"specs"`
 	Procs   supervisor.Runtime `json:"runtime"`
@@ -49,7 +52,7 @@ func (f *runtimeFile) write(rt supervisor.Runtime) error {
 	if f.off {
 		return nil
 	}
-	b, err := json.Marshal(runtimeState{Version: runtimeVersion, PID: os.Getpid(), Specs: f.specs.All(), Procs: rt})
+	b, err := json.Marshal(runtimeState{Version: runtimeFormat, PID: os.Getpid(), Specs: f.specs.All(), Procs: rt})
 	if err != nil {
 		return fmt.Errorf("runtime state: %w", err)
 	}
@@ -87,8 +90,8 @@ func loadRuntime(home daemon.Home) (rs runtimeState, ok bool, err error) {
 	if err := json.Unmarshal(b, &rs); err != nil {
 		return rs, false, fmt.Errorf("runtime state %s: %w", runtimePath(home), err)
 	}
-	if rs.Version != runtimeVersion {
-		return rs, false, fmt.Errorf("runtime state %s: version %d, this velosd reads %d", runtimePath(home), rs.Version, runtimeVersion)
+	if rs.Version != runtimeFormat {
+		return rs, false, fmt.Errorf("runtime state %s: format %q, this velosd reads %q", runtimePath(home), rs.Version, runtimeFormat)
 	}
 	return rs, true, nil
 }
