@@ -35,7 +35,9 @@ type UpdateResult struct {
 }
 
 // UpdateResultPath is where the daemon reports how an update went.
-func UpdateResultPath(home string) string { return filepath.Join(daemon.Home{Dir: home}.Run(), "update.json") }
+func UpdateResultPath(home string) string {
+	return filepath.Join(daemon.Home{Dir: home}.Run(), "update.json")
+}
 
 // Update is daemon_update.
 var Update = &tool.Def[UpdateIn, UpdateOut]{
