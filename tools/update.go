@@ -15,15 +15,16 @@ import (
 // UpdateIn takes nothing: the daemon re-executes the binary it was started from.
 type UpdateIn struct{}
 
-// UpdateOut says what the daemon is about to re-execute.
+// UpdateOut says what the daemon is about to re-execute: Binary, the
+// velosd on disk, reporting version To, takes over from version From,
+// with Processes handed over running (same pids, logs without a gap). A
+// binary that fails to start falls back to the old one; SIGHUP to velosd
+// does the same as this tool.
 type UpdateOut struct {
-	// Binary is the velosd on disk that takes over.
-	Binary string `json:"binary" ai:"bin"`
-	// From is the version answering now, To the version the binary reports.
-	From string `json:"from"`
-	To   string `json:"to"`
-	// Processes are handed over running: same pids, logs without a gap.
-	Processes int `json:"processes" ai:"procs"`
+	Binary    string `json:"binary" ai:"bin"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Processes int    `json:"processes" ai:"procs"`
 }
 
 // UpdateResult is $VELOS_HOME/run/update.json, written by the daemon that
@@ -41,8 +42,8 @@ func UpdateResultPath(home string) string {
 
 // Update is daemon_update.
 var Update = &tool.Def[UpdateIn, UpdateOut]{
-	Name: "daemon_update", CLI: "update", Title: "Upgrade the daemon in place", Effect: tool.Mutating, NoAutostart: true,
-	Summary: "Re-execute the velosd binary on disk (after installing a new one) without stopping any process: same pids, logs without a gap; a binary that fails to start falls back to the old one. SIGHUP to velosd does the same.",
+	Name: "daemon_update", CLI: "update", Title: "Upgrade the daemon", Effect: tool.Mutating, NoAutostart: true,
+	Summary: "Re-execute the velosd binary on disk; processes run on untouched.",
 	// The answer comes before the exec: wait for the daemon that comes up
 	// and say whether it is the new one.
 	After: func(t *tool.Term) error { return waitUpdated(t.Home, 30*time.Second) },
