@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // numbered prints "seq N" every 10 ms, counting from 1.
@@ -139,4 +141,22 @@ func TestDiedDuringTheGap(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(e.Home, "logs", "brief-out.log"))
 		return bytes.Count(b, []byte("printed in the gap\n")) == 1 && bytes.Count(b, []byte("run\n")) == 2
 	})
+}
+
+// An MCP client on velos mcp-server keeps its session across a kill -9 of
+// the daemon: the bridge starts the next one, which adopts the process.
+func TestBridgeAcrossKill(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.MustRun("start", "sh", "--name", "b1", "--", "-c", numbered)
+	pid := find(e.list(), "b1").PID
+	bridge := e.Bridge(nil)
+	e.killDaemon()
+	res, err := bridge.CallTool(ctx(t), &mcp.CallToolParams{Name: "process_list", Arguments: map[string]any{}})
+	if err != nil || res.IsError {
+		t.Fatalf("process_list over velos mcp-server after the kill: %v %v", err, res)
+	}
+	if p := find(e.healthy(), "b1"); p == nil || p.PID != pid {
+		t.Fatalf("not adopted: %+v", p)
+	}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/velos-pm/velos/internal/testenv"
 )
 
@@ -102,12 +104,24 @@ func TestUpdateInPlace(t *testing.T) {
 		waitFor(t, when+": more lines", 10*time.Second, func() bool { return logLines("u1") >= at+10 })
 	}
 
+	// An MCP client on the stdio bridge keeps its session across updates.
+	bridge := e.Bridge(nil)
+	listed := func(when string) {
+		t.Helper()
+		res, err := bridge.CallTool(ctx(t), &mcp.CallToolParams{Name: "process_list", Arguments: map[string]any{}})
+		if err != nil || res.IsError {
+			t.Fatalf("%s: process_list over velos mcp-server: %v %v", when, err, res)
+		}
+	}
+	listed("before")
+
 	buildVelosd(t, filepath.Join(dir, "velosd"), "-X main.version=v2")
 	out := e.MustRun("update")
 	if !strings.Contains(out, "v2") {
 		t.Fatalf("velos update said:\n%s", out)
 	}
 	same("after velos update")
+	listed("after velos update")
 	if e.countDaemonLog(`msg="updated in place" version=v2 fell_back=false`) != 1 {
 		t.Fatalf("the new binary does not run:\n%s", e.tailDaemonLog(20))
 	}
@@ -137,6 +151,7 @@ func TestUpdateInPlace(t *testing.T) {
 		t.Fatalf("update to a binary that fails to start: exit %d\n%s\n%s", r.Code, r.Stderr, e.tailDaemonLog(20))
 	}
 	same("after a fallback")
+	listed("after a fallback")
 	if e.countDaemonLog(`msg="updated in place" version=v2 fell_back=true`) != 1 {
 		t.Fatalf("no fallback to v2:\n%s", e.tailDaemonLog(20))
 	}

@@ -64,12 +64,6 @@ func (c daemonCmd) Run(home daemon.Home) error {
 	err := serveDaemon(home, ready, c.monitorFlags, c.Resurrect, up)
 	if err != nil {
 		ready(err)
-		if up.prev != "" {
-			// This image, exec'd by velos update, could not start: the
-			// previous one takes over again (it adopts the processes).
-			fmt.Fprintln(os.Stderr, "velosd: the updated daemon failed to start:", err)
-			return fallBack(up.prev, up.binary, err)
-		}
 	}
 	return err
 }
@@ -102,12 +96,33 @@ func readyReporter() func(error) {
 	}
 }
 
-func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrect bool, up upgradeFrom) error {
+func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrect bool, up upgradeFrom) (err error) {
 	lock, err := daemon.Acquire(home)
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
+	var ln net.Listener
+	if up.prev != "" {
+		// This image, exec'd by velos update, fails to start: the previous
+		// one takes over again (and adopts the processes), inheriting the
+		// lock and the socket so that no other daemon can start meanwhile.
+		defer func() {
+			if err == nil {
+				return
+			}
+			ready(err)
+			fmt.Fprintln(os.Stderr, "velosd: the updated daemon failed to start:", err)
+			if ln == nil {
+				ln, _ = lock.Listen()
+			}
+			var env []string
+			if ln != nil {
+				env, _ = lock.Pass(ln)
+			}
+			err = fallBack(up.prev, up.binary, env, err)
+		}()
+	}
 	logf, err := os.OpenFile(home.DaemonLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("daemon log: %w", err)
@@ -218,7 +233,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		return err
 	}
 	httpSrv.srvs = srvs
-	ln, err := lock.Listen()
+	ln, err = lock.Listen()
 	if err != nil {
 		return err
 	}

@@ -15,4 +15,4 @@ var errNoExec = errors.New("update: re-executing the daemon in place needs unix"
 
 func (u *upgrader) reexec([]string) error { return errNoExec }
 
-func fallBack(string, string, error) error { return errNoExec }
+func fallBack(string, string, []string, error) error { return errNoExec }

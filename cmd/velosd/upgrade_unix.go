@@ -28,8 +28,8 @@ func (u *upgrader) reexec(env []string) error {
 
 // fallBack replaces this image, which failed to start after an update,
 // with the previous binary.
-func fallBack(prev, binary string, why error) error {
-	env := append(os.Environ(), upgradeFailedEnv+"="+why.Error(), upgradeBinaryEnv+"="+binary)
+func fallBack(prev, binary string, pass []string, why error) error {
+	env := append(append(os.Environ(), pass...), upgradeFailedEnv+"="+why.Error(), upgradeBinaryEnv+"="+binary)
 	return fmt.Errorf("fall back to %s: %w", prev, syscall.Exec(prev, append([]string{prev}, os.Args[1:]...), env))
 }
 
