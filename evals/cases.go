@@ -35,7 +35,7 @@ func start(name string) Call {
 // ToolsListBudget is the most o200k_base tokens the whole tools/list result
 // may cost: what every model connected to Velos pays on every turn, before
 // it has called anything. (Each case's ListBudget bounds one tool's share.)
-// (4000 until daemon_update, whose entry costs 78, came: 4065 with it.)
+// (4000 until daemon_update came: its entry costs 78, 4075 in all with it.)
 const ToolsListBudget = 4100
 
 // ListCase is a process_list scenario: Online processes that run, and

@@ -317,6 +317,7 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 }
 
 func (m *Manager) remove(ps []*Process) {
+	defer m.saveRuntime() // after the unlock below
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	kept := m.procs[:0]
@@ -497,7 +498,6 @@ func (m *Manager) Delete(ctx context.Context, target string) ([]Info, error) {
 		return p.stop(ctx)
 	})
 	m.remove(ps)
-	m.saveRuntime()
 	for _, in := range infos {
 		m.emit(Event{Kind: EventDeleted, ID: in.ID, Name: in.Name})
 	}
