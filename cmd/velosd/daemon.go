@@ -327,6 +327,9 @@ func adoptPredecessor(home daemon.Home, procs *supervisor.Manager, specs *state.
 			specs.Put(e)
 		}
 		for _, p := range rs.Procs.Processes {
+			if p.Share != nil {
+				known[supervisor.ShareKeys(p.Name)] = true
+			}
 			for _, r := range []*supervisor.RunState{p.Run, p.Pending} {
 				if r != nil {
 					known[r.Keys()] = true

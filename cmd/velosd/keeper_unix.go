@@ -125,6 +125,9 @@ func (k *keeperHolder) Hold(pipes, others map[string]*os.File) error {
 			return err
 		}
 	}
+	if len(pipes) == 0 {
+		return nil
+	}
 	return k.c.PutSpooled(pipes)
 }
 
@@ -155,11 +158,11 @@ func (k *keeperHolder) forget(known map[string]bool) {
 		return
 	}
 	for _, key := range keys {
-		prefix := key
-		if i := strings.IndexByte(key, '/'); i >= 0 {
-			prefix = key[:i+1]
+		keep := false
+		for prefix := range known {
+			keep = keep || strings.HasPrefix(key, prefix)
 		}
-		if !known[prefix] {
+		if !keep {
 			k.Release(key)
 		}
 	}

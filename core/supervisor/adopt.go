@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,6 +52,7 @@ func (m *Manager) Adopt(rt Runtime) ([]Info, error) {
 	}
 	m.mu.Unlock()
 
+	shares := m.adoptShares(rt)
 	type relaunch struct {
 		p     *Process
 		cause string
@@ -75,6 +78,12 @@ func (m *Manager) Adopt(rt Runtime) ([]Info, error) {
 		}
 		if rs := ps.Run; rs != nil {
 			if f, ok := findRun(rs.PID, rs.StartTicks); ok {
+				if sh := shares[p.name]; sh != nil {
+					m.mu.Lock()
+					sh.refs++
+					m.mu.Unlock()
+					p.share = sh
+				}
 				m.adoptRun(p, ps, f)
 				continue
 			}
@@ -116,7 +125,87 @@ func (m *Manager) Adopt(rt Runtime) ([]Info, error) {
 			m.log.Warn("restart at adoption", "name", a.p.name, "err", err)
 		}
 	}
+	// A port no instance runs on any more is let go.
+	for _, sh := range shares {
+		m.mu.Lock()
+		unused := sh.refs == 0
+		m.mu.Unlock()
+		if unused {
+			sh.refs = 1
+			m.releaseShare(sh)
+		}
+	}
 	return m.List(), nil
+}
+
+// adoptShares takes back, from the Holder, the ports the instances of the
+// runtime's processes share — a balancer's listener or the sockets passed
+// to instances — so that adopted instances keep serving on them and
+// restarted ones take them instead of binding. By process name.
+func (m *Manager) adoptShares(rt Runtime) map[string]*share {
+	out := map[string]*share{}
+	for _, ps := range rt.Processes {
+		note := ps.Share
+		if note == nil || out[ps.Name] != nil {
+			continue
+		}
+		got := m.take(shareKeys(ps.Name))
+		if len(got) == 0 {
+			continue
+		}
+		sh := &share{name: ps.Name, addr: note.Addr, balance: note.Balance, learned: note.Learned}
+		keys := make([]string, 0, len(got))
+		for k := range got {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			f := got[k].File
+			if f == nil {
+				continue
+			}
+			if k == shareKeys(ps.Name)+"ln" {
+				fl, err := net.FileListener(f)
+				f.Close()
+				tl, ok := fl.(*net.TCPListener)
+				if err != nil || !ok || m.newBalancer == nil {
+					m.log.Warn("adopt: balancer socket", "name", ps.Name, "err", err)
+					if fl != nil {
+						fl.Close()
+					}
+					continue
+				}
+				sh.ln, sh.port = tl, tl.Addr().(*net.TCPAddr).Port
+				sh.bal = m.newBalancer(tl, sh.balance)
+				continue
+			}
+			port, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(k, shareKeys(ps.Name)), "/"))
+			if err != nil {
+				f.Close()
+				continue
+			}
+			sh.socks = append(sh.socks, &sock{port: port, host: hostOf(f), file: f})
+		}
+		if sh.bal == nil && len(sh.socks) == 0 {
+			continue
+		}
+		if sh.bal == nil {
+			sh.port = sh.socks[0].port
+			if _, p, err := net.SplitHostPort(sh.addr); err == nil {
+				if n, err := strconv.Atoi(p); err == nil && n > 0 {
+					sh.port = n
+				}
+			}
+		}
+		m.mu.Lock()
+		if m.shares == nil {
+			m.shares = map[string]*share{}
+		}
+		m.shares[sh.name] = sh
+		m.mu.Unlock()
+		out[sh.name] = sh
+	}
+	return out
 }
 
 // adoptRun makes the live run rs of p this Manager's, and supervises it.
@@ -154,6 +243,7 @@ func (m *Manager) adoptRun(p *Process, ps ProcessState, f *foreign) {
 		close(r.ready)
 		p.everReady = true
 		p.setStatus(Online)
+		p.share.inRotation(r)
 	} else {
 		p.setStatus(Launching)
 	}

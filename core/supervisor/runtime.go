@@ -63,7 +63,17 @@ type ProcessState struct {
 type ShareNote struct {
 	Addr    string `json:"addr"`
 	Balance string `json:"balance"`
+	Learned bool   `json:"learned,omitempty"`
 }
+
+// shareKeys is the prefix of what a [Holder] keeps for the port(s) a
+// process's instances share: portKey for each socket, "ln" for a balancer's.
+func shareKeys(name string) string { return "s/" + name + "/" }
+
+// ShareKeys is [shareKeys] for the daemon.
+func ShareKeys(name string) string { return shareKeys(name) }
+
+func portKey(name string, port int) string { return shareKeys(name) + strconv.Itoa(port) + "/" }
 
 // RunState is one live run in a [Runtime]: enough to know it again (pid and
 // the kernel's start time, so a recycled pid is never taken for it) and to
@@ -111,7 +121,7 @@ func (p *Process) state() ProcessState {
 		s.LastExit = &e
 	}
 	if p.share != nil {
-		s.Share = &ShareNote{Addr: p.share.addr, Balance: p.share.balance}
+		s.Share = &ShareNote{Addr: p.share.addr, Balance: p.share.balance, Learned: p.share.learned}
 	}
 	if p.cur != nil && p.cur.exit == nil {
 		s.Run = p.cur.stateLocked()
