@@ -154,7 +154,7 @@ func TestBridgeAcrossKill(t *testing.T) {
 	e.killDaemon()
 	res, err := bridge.CallTool(ctx(t), &mcp.CallToolParams{Name: "process_list", Arguments: map[string]any{}})
 	if err != nil || res.IsError {
-		t.Fatalf("process_list over velos mcp-server after the kill: %v %v", err, res)
+		t.Fatalf("process_list over velos mcp-server after the kill: %v %v\n%s", err, res, e.tailDaemonLog(30))
 	}
 	if p := find(e.healthy(), "b1"); p == nil || p.PID != pid {
 		t.Fatalf("not adopted: %+v", p)

@@ -170,7 +170,8 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	}
 	specs := state.NewTable()
 	rtFile := &runtimeFile{path: runtimePath(home), specs: specs}
-	holder, herr := openKeeper(home, log)
+	_, rterr := os.Stat(runtimePath(home))
+	holder, herr := openKeeper(home, log, rterr == nil)
 	var hold supervisor.Holder // no typed nil in the interface
 	if herr != nil {
 		log.Warn("keeper: processes will not outlive this daemon", "err", herr)

@@ -18,7 +18,7 @@ func runKeeper(daemon.Home) error { return errNoKeeper }
 // keeperHolder is never made here: processes do not outlive their daemon.
 type keeperHolder struct{}
 
-func openKeeper(daemon.Home, *slog.Logger) (*keeperHolder, error) { return nil, errNoKeeper }
+func openKeeper(daemon.Home, *slog.Logger, bool) (*keeperHolder, error) { return nil, errNoKeeper }
 
 func (*keeperHolder) Hold(_, _ map[string]*os.File) error { return errNoKeeper }
 func (*keeperHolder) Take(string) (map[string]supervisor.Handed, error) {

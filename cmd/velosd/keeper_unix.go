@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -59,29 +60,52 @@ func runKeeper(home daemon.Home) error {
 }
 
 // keeperHolder is the daemon's [supervisor.Holder]: its session with the
-// keeper, which it owns.
+// keeper, which it owns. It connects on first use: a daemon with nothing to
+// adopt starts its keeper with its first process, not before it answers
+// its first client.
 type keeperHolder struct {
-	c   *keeper.Client
-	log *slog.Logger
+	home daemon.Home
+	log  *slog.Logger
+
+	once sync.Once
+	c    *keeper.Client
+	err  error
 }
 
-// openKeeper connects to the home's keeper, starting one (detached, in a
-// session of its own) when none answers, and takes ownership.
-func openKeeper(home daemon.Home, log *slog.Logger) (*keeperHolder, error) {
-	path := keeperSocket(home)
-	c, err := keeper.Dial(path)
-	if err != nil {
-		if c, err = startKeeper(home, path); err != nil {
+// openKeeper returns the home's keeper holder; with now, it connects at
+// once (there is something to adopt, or a keeper already runs).
+func openKeeper(home daemon.Home, log *slog.Logger, now bool) (*keeperHolder, error) {
+	k := &keeperHolder{home: home, log: log}
+	if _, err := os.Stat(keeperSocket(home)); now || err == nil {
+		if _, err := k.client(); err != nil {
 			return nil, err
 		}
 	}
-	pid, err := c.Own()
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	log.Info("keeper", "pid", pid, "socket", path)
-	return &keeperHolder{c: c, log: log}, nil
+	return k, nil
+}
+
+// client connects to the home's keeper, starting one (detached, in a
+// session of its own) when none answers, and takes ownership.
+func (k *keeperHolder) client() (*keeper.Client, error) {
+	k.once.Do(func() {
+		path := keeperSocket(k.home)
+		c, err := keeper.Dial(path)
+		if err != nil {
+			if c, err = startKeeper(k.home, path); err != nil {
+				k.err = err
+				return
+			}
+		}
+		pid, err := c.Own()
+		if err != nil {
+			c.Close()
+			k.err = err
+			return
+		}
+		k.log.Info("keeper", "pid", pid, "socket", path)
+		k.c = c
+	})
+	return k.c, k.err
 }
 
 // startKeeper binds the keeper's socket itself and hands it to the new
@@ -120,19 +144,27 @@ func startKeeper(home daemon.Home, path string) (*keeper.Client, error) {
 }
 
 func (k *keeperHolder) Hold(pipes, others map[string]*os.File) error {
+	c, err := k.client()
+	if err != nil {
+		return err
+	}
 	if len(others) > 0 {
-		if err := k.c.Put(others); err != nil {
+		if err := c.Put(others); err != nil {
 			return err
 		}
 	}
 	if len(pipes) == 0 {
 		return nil
 	}
-	return k.c.PutSpooled(pipes)
+	return c.PutSpooled(pipes)
 }
 
 func (k *keeperHolder) Take(prefix string) (map[string]supervisor.Handed, error) {
-	got, err := k.c.Take(prefix)
+	c, err := k.client()
+	if err != nil {
+		return nil, err
+	}
+	got, err := c.Take(prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +176,11 @@ func (k *keeperHolder) Take(prefix string) (map[string]supervisor.Handed, error)
 }
 
 func (k *keeperHolder) Release(prefix string) {
-	if err := k.c.Delete(prefix); err != nil {
+	c, err := k.client()
+	if err != nil {
+		return
+	}
+	if err := c.Delete(prefix); err != nil {
 		k.log.Warn("keeper release", "keys", prefix, "err", err)
 	}
 }
@@ -152,6 +188,9 @@ func (k *keeperHolder) Release(prefix string) {
 // forget drops what the keeper holds for runs the runtime file does not
 // name (a runtime file lost, or runs of a daemon older still).
 func (k *keeperHolder) forget(known map[string]bool) {
+	if k.c == nil {
+		return // not connected: no keeper was running
+	}
 	keys, err := k.c.List("")
 	if err != nil {
 		k.log.Warn("keeper list", "err", err)
@@ -170,6 +209,9 @@ func (k *keeperHolder) forget(known map[string]bool) {
 
 // quit stops the keeper: nothing is left to hold (a graceful stop).
 func (k *keeperHolder) quit() {
+	if k.c == nil {
+		return
+	}
 	if err := k.c.Quit(); err != nil {
 		k.log.Warn("keeper quit", "err", err)
 	}
