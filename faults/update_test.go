@@ -157,6 +157,12 @@ func TestUpdateInPlace(t *testing.T) {
 	}
 
 	e.MustRun("stop", "all")
+	// The apps are the re-executed daemon's own children: their exit
+	// status is known.
+	desc := e.MustRun("describe", "u1", "--json")
+	if !strings.Contains(desc, `"signal": "SIGTERM"`) {
+		t.Fatalf("u1 stopped after the updates, exit not known:\n%s", desc)
+	}
 	for _, n := range apps {
 		recs, _ := readLogs(t, filepath.Join(e.Home, "logs"), n, false)
 		runs := seqRuns(t, recs) // fails on a gap or a repeat
