@@ -197,6 +197,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	}
 	specs.OnChange(procs.SaveRuntime)
 	upg := newUpgrader(home, procs, log, up.binary)
+	upg.env = cfg.notify.Environ()
 	sampler := metrics.NewSampler(metrics.Options{
 		Interval: mon.SampleInterval,
 		OnError:  func(err error) { log.Warn("sample", "err", err) },
@@ -211,6 +212,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		return err
 	}
 	go cfg.run(ctx, procs)
+	cfg.onEvent(supervisor.Event{Kind: supervisor.EventStarted}) // cron and watch for adopted processes
 	if tracer != nil {
 		deps.Trace = tracer.ToolCall
 	}

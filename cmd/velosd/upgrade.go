@@ -31,6 +31,9 @@ type upgrader struct {
 	exe   string
 	log   *slog.Logger
 	procs *supervisor.Manager
+	// env is what else the new image must find in its environment (the
+	// service manager's variables, which the daemon removed from its own).
+	env []string
 	// requested holds one pending request, taken by the serving loop.
 	requested chan struct{}
 }

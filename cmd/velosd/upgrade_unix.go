@@ -21,7 +21,7 @@ func (u *upgrader) reexec(env []string) error {
 	if err := copyFile(selfImage(u.exe), prev); err != nil {
 		return fmt.Errorf("update: keep the running binary: %w", err)
 	}
-	env = append(append(os.Environ(), env...), upgradePrevEnv+"="+prev, upgradeBinaryEnv+"="+u.exe)
+	env = append(append(append(os.Environ(), u.env...), env...), upgradePrevEnv+"="+prev, upgradeBinaryEnv+"="+u.exe)
 	args := append([]string{u.exe}, os.Args[1:]...)
 	return fmt.Errorf("update: exec %s: %w", u.exe, syscall.Exec(u.exe, args, env))
 }
