@@ -103,6 +103,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	}
 	defer lock.Release()
 	var ln net.Listener
+	var notifyEnv []string // the service manager's variables, for a fallback
 	if up.prev != "" {
 		// This image, exec'd by velos update, fails to start: the previous
 		// one takes over again (and adopts the processes), inheriting the
@@ -120,7 +121,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 			if ln != nil {
 				env, _ = lock.Pass(ln)
 			}
-			err = fallBack(up.prev, up.binary, env, err)
+			err = fallBack(up.prev, up.binary, append(env, notifyEnv...), err)
 		}()
 	}
 	logf, err := os.OpenFile(home.DaemonLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -153,6 +154,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	}
 	var procs *supervisor.Manager
 	cfg := newDaemonConfig(log, func() *supervisor.Manager { return procs })
+	notifyEnv = cfg.notify.Environ()
 	// Nil (and free) unless OTEL_EXPORTER_OTLP_*ENDPOINT is set.
 	tracer, err := trace.New(ctx, trace.Options{Version: version, Log: log, List: func() []supervisor.Info { return procs.List() }})
 	if err != nil {
@@ -197,7 +199,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	}
 	specs.OnChange(procs.SaveRuntime)
 	upg := newUpgrader(home, procs, log, up.binary)
-	upg.env = cfg.notify.Environ()
+	upg.env = notifyEnv
 	sampler := metrics.NewSampler(metrics.Options{
 		Interval: mon.SampleInterval,
 		OnError:  func(err error) { log.Warn("sample", "err", err) },
