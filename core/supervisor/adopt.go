@@ -213,7 +213,7 @@ func (m *Manager) adoptRun(p *Process, ps ProcessState, f *foreign) {
 	rs := ps.Run
 	spec := ps.Spec
 	r := &run{p: p, seq: rs.Seq, spec: spec, pid: rs.PID, started: rs.Started, port: rs.Port, wants: rs.Wants,
-		readyBy: rs.ReadyBy, pgid: rs.PGID, uid: rs.UID, startTicks: rs.StartTicks, notifyPath: rs.Notify, adopted: true,
+		readyBy: rs.ReadyBy, pgid: rs.PGID, uid: rs.UID, startTicks: rs.StartTicks, notifyPath: rs.Notify,
 		ready: make(chan struct{}), ended: make(chan struct{}), gotReady: make(chan struct{}),
 		gotListen: make(chan struct{}), pings: make(chan struct{}, 1), watchdogs: make(chan time.Duration, 1)}
 	handed := m.take(rs.Keys())

@@ -55,7 +55,6 @@ type run struct {
 	// Closed once the log sink has stored all it read from out and errp;
 	// guarded by p.mu (Resume replaces them).
 	outDone, errDone <-chan struct{}
-	adopted          bool // a run of an earlier daemon: no exec.Cmd, see Adopt
 }
 
 // runFlags remember one-shot signals so their channels close once.
