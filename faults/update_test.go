@@ -3,6 +3,8 @@
 package faults
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -45,6 +47,81 @@ func copyExe(t *testing.T, from, to string) {
 	out.Close()
 	if err := os.Rename(to+".new", to); err != nil { // as installers do: the running binary is not written to
 		t.Fatal(err)
+	}
+}
+
+// rawBridge is `velos mcp-server` spoken to line by line: what an MCP
+// client writes on its stdin, and every line it answers, as they come.
+type rawBridge struct {
+	in    io.Writer
+	lines chan string
+}
+
+func (e *env) rawBridge(t *testing.T) *rawBridge {
+	t.Helper()
+	cmd := exec.Command(e.Bin, "mcp-server")
+	cmd.Env = append(os.Environ(), "VELOS_HOME="+e.Home)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); _ = cmd.Wait() })
+	b := &rawBridge{in: in, lines: make(chan string, 1024)}
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			select {
+			case b.lines <- sc.Text():
+			default: // a flood of notifications nobody waits for
+			}
+		}
+		close(b.lines)
+	}()
+	return b
+}
+
+// call sends a request and returns its answer.
+func (b *rawBridge) call(t *testing.T, id int, method, params string) string {
+	t.Helper()
+	fmt.Fprintf(b.in, `{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`+"\n", id, method, params)
+	return b.await(t, fmt.Sprintf(`"id":%d,`, id))
+}
+
+// await returns the next line holding what, skipping others.
+func (b *rawBridge) await(t *testing.T, what string) string {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-b.lines:
+			if !ok {
+				t.Fatalf("velos mcp-server ended before %s", what)
+			}
+			if strings.Contains(l, what) {
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("no %s from velos mcp-server within 30s", what)
+		}
+	}
+}
+
+// drain forgets what came so far.
+func (b *rawBridge) drain() {
+	for {
+		select {
+		case <-b.lines:
+		default:
+			return
+		}
 	}
 }
 
@@ -114,6 +191,22 @@ func TestUpdateInPlace(t *testing.T) {
 		}
 	}
 	listed("before")
+	// A client subscribed to a log through the bridge is notified after
+	// updates too: the bridge subscribes again for it.
+	sub := e.rawBridge(t)
+	sub.call(t, 1, "initialize", `{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}`)
+	fmt.Fprintln(sub.in, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	if r := sub.call(t, 2, "resources/subscribe", `{"uri":"velos://logs/u1"}`); strings.Contains(r, `"error"`) {
+		t.Fatalf("subscribe: %s", r)
+	}
+	sub.await(t, `"velos://logs/u1"`)
+	notified := func(when string) {
+		t.Helper()
+		sub.drain()
+		if l := sub.await(t, "notifications/resources/updated"); !strings.Contains(l, "velos://logs/u1") {
+			t.Fatalf("%s: %s", when, l)
+		}
+	}
 
 	buildVelosd(t, filepath.Join(dir, "velosd"), "-X main.version=v2")
 	out := e.MustRun("update")
@@ -122,6 +215,7 @@ func TestUpdateInPlace(t *testing.T) {
 	}
 	same("after velos update")
 	listed("after velos update")
+	notified("after velos update")
 	if e.countDaemonLog(`msg="updated in place" version=v2 fell_back=false`) != 1 {
 		t.Fatalf("the new binary does not run:\n%s", e.tailDaemonLog(20))
 	}

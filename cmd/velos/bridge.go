@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,7 +18,8 @@ import (
 // or it died and the next one adopted its processes — it connects again,
 // replays the client's initialize (and initialized) to the new daemon,
 // drops that answer, and answers every request the old daemon left
-// unanswered with an error saying so. The client sees one session.
+// unanswered with an error saying so, and subscribes again to what the
+// client had subscribed to. The client sees one session.
 type stdioBridge struct {
 	dial func() (net.Conn, error)
 	out  io.Writer
@@ -30,6 +32,7 @@ type stdioBridge struct {
 	initialized []byte                     // and its notifications/initialized
 	pending     map[string]json.RawMessage // ids of requests not yet answered
 	unsent      [][]byte                   // lines no daemon took: sent again after reconnecting
+	subs        map[string][]byte          // resources/subscribe requests by uri, replayed after reconnecting
 	closing     bool                       // the client has gone: an EOF is the end
 }
 
@@ -45,14 +48,21 @@ var errRestarted = "the velos daemon restarted (velos update, or it died and the
 type rpcHead struct {
 	ID     json.RawMessage `json:"id"`
 	Method string          `json:"method"`
+	Params struct {
+		URI string `json:"uri"`
+	} `json:"params"`
 }
+
+// ownID reports whether a message id is one of the bridge's own requests
+// (replayed after reconnecting), whose answers the client never sees.
+func ownID(id json.RawMessage) bool { return strings.HasPrefix(string(id), `"velos-bridge-`) }
 
 func runBridge(dial func() (net.Conn, error), in io.Reader, out io.Writer) error {
 	conn, err := dial()
 	if err != nil {
 		return err
 	}
-	b := &stdioBridge{dial: dial, out: out, conn: conn, pending: map[string]json.RawMessage{}}
+	b := &stdioBridge{dial: dial, out: out, conn: conn, pending: map[string]json.RawMessage{}, subs: map[string][]byte{}}
 	done := make(chan error, 1)
 	go func() { done <- b.readLoop(conn) }()
 	go func() {
@@ -90,6 +100,10 @@ func (b *stdioBridge) send(line []byte) {
 		b.init = line
 	case "notifications/initialized":
 		b.initialized = line
+	case "resources/subscribe":
+		b.subs[h.Params.URI] = line
+	case "resources/unsubscribe":
+		delete(b.subs, h.Params.URI)
 	}
 	if h.Method != "" && len(h.ID) > 0 {
 		b.pending[string(h.ID)] = h.ID
@@ -108,6 +122,9 @@ func (b *stdioBridge) send(line []byte) {
 func (b *stdioBridge) deliver(line []byte) {
 	var h rpcHead
 	if json.Unmarshal(line, &h) == nil && h.Method == "" && len(h.ID) > 0 {
+		if ownID(h.ID) {
+			return
+		}
 		b.mu.Lock()
 		delete(b.pending, string(h.ID))
 		b.mu.Unlock()
@@ -225,6 +242,21 @@ func (b *stdioBridge) handshake(conn net.Conn) error {
 	}
 	if b.initialized != nil {
 		if _, err := conn.Write(b.initialized); err != nil {
+			return err
+		}
+	}
+	// Subscriptions are the session's: the new daemon must know them too.
+	// Their answers are dropped (see ownID).
+	n := 0
+	for _, line := range b.subs {
+		var req map[string]json.RawMessage
+		if json.Unmarshal(line, &req) != nil {
+			continue
+		}
+		n++
+		req["id"] = json.RawMessage(fmt.Sprintf(`"velos-bridge-sub-%d"`, n))
+		msg, _ := json.Marshal(req)
+		if _, err := conn.Write(append(msg, '\n')); err != nil {
 			return err
 		}
 	}
