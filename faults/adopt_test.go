@@ -5,9 +5,11 @@ package faults
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -158,5 +160,49 @@ func TestBridgeAcrossKill(t *testing.T) {
 	}
 	if p := find(e.healthy(), "b1"); p == nil || p.PID != pid {
 		t.Fatalf("not adopted: %+v", p)
+	}
+}
+
+// keeperPID is the pid of this home's keeper, 0 if none runs.
+func (e *env) keeperPID() int {
+	for _, p := range e.procs() {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid))
+		if p.name == "" && bytes.HasSuffix(b, []byte("\x00keeper\x00")) {
+			return p.pid
+		}
+	}
+	return 0
+}
+
+// The keeper killed while the daemon runs: the daemon starts another and
+// gives it every pipe again, so a daemon kill after that still loses no
+// app and no line.
+func TestKeeperKilled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.MustRun("start", "sh", "--name", "k1", "--", "-c", numbered)
+	pid := find(e.list(), "k1").PID
+	first := e.keeperPID()
+	if first == 0 {
+		t.Fatal("no keeper runs")
+	}
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	e.waitDaemonLog(`keeper gone`, 10*time.Second)
+	waitFor(t, "a new keeper", 10*time.Second, func() bool { k := e.keeperPID(); return k != 0 && k != first })
+	e.waitDaemonLog(`the new keeper holds every pipe again`, 10*time.Second)
+	e.killDaemon()
+	waitFor(t, "the new keeper to spool", 10*time.Second, func() bool {
+		n := e.spooled()
+		return len(n) == 1 && n[0] >= 10
+	})
+	if p := find(e.healthy(), "k1"); p == nil || p.PID != pid || p.Status != "online" {
+		t.Fatalf("not adopted after the keeper's death and the daemon's: %+v", p)
+	}
+	e.MustRun("stop", "k1")
+	recs, _ := readLogs(t, filepath.Join(e.Home, "logs"), "k1", false)
+	if runs := seqRuns(t, recs); len(runs) != 1 || runs[0][0] != 1 {
+		t.Fatalf("numbered runs %v, want one from 1", runs)
 	}
 }

@@ -198,6 +198,9 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		log.Warn("adopt", "err", err)
 	}
 	specs.OnChange(procs.SaveRuntime)
+	if holder != nil {
+		holder.setOnLost(procs.Rehold)
+	}
 	upg := newUpgrader(home, procs, log, up.binary)
 	upg.env = notifyEnv
 	sampler := metrics.NewSampler(metrics.Options{

@@ -27,3 +27,4 @@ func (*keeperHolder) Take(string) (map[string]supervisor.Handed, error) {
 func (*keeperHolder) Release(string)         {}
 func (*keeperHolder) forget(map[string]bool) {}
 func (*keeperHolder) quit()                  {}
+func (*keeperHolder) setOnLost(func())       {}

@@ -62,14 +62,23 @@ func runKeeper(home daemon.Home) error {
 // keeperHolder is the daemon's [supervisor.Holder]: its session with the
 // keeper, which it owns. It connects on first use: a daemon with nothing to
 // adopt starts its keeper with its first process, not before it answers
-// its first client.
+// its first client. Should the keeper die, it starts another and has
+// onLost (the Manager's Rehold) give it everything again.
 type keeperHolder struct {
 	home daemon.Home
 	log  *slog.Logger
 
-	once sync.Once
-	c    *keeper.Client
-	err  error
+	mu       sync.Mutex
+	c        *keeper.Client
+	quitting bool
+	onLost   func()
+}
+
+// setOnLost sets what gives a new keeper everything again.
+func (k *keeperHolder) setOnLost(f func()) {
+	k.mu.Lock()
+	k.onLost = f
+	k.mu.Unlock()
 }
 
 // openKeeper returns the home's keeper holder; with now, it connects at
@@ -87,25 +96,57 @@ func openKeeper(home daemon.Home, log *slog.Logger, now bool) (*keeperHolder, er
 // client connects to the home's keeper, starting one (detached, in a
 // session of its own) when none answers, and takes ownership.
 func (k *keeperHolder) client() (*keeper.Client, error) {
-	k.once.Do(func() {
-		path := keeperSocket(k.home)
-		c, err := keeper.Dial(path)
-		if err != nil {
-			if c, err = startKeeper(k.home, path); err != nil {
-				k.err = err
-				return
-			}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.c != nil {
+		return k.c, nil
+	}
+	path := keeperSocket(k.home)
+	c, err := keeper.Dial(path)
+	if err != nil {
+		if c, err = startKeeper(k.home, path); err != nil {
+			return nil, err
 		}
-		pid, err := c.Own()
-		if err != nil {
-			c.Close()
-			k.err = err
-			return
-		}
-		k.log.Info("keeper", "pid", pid, "socket", path)
-		k.c = c
-	})
-	return k.c, k.err
+	}
+	pid, err := c.Own()
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	k.log.Info("keeper", "pid", pid, "socket", path)
+	k.c = c
+	go k.watch(path)
+	return c, nil
+}
+
+// watch holds an idle session with the keeper: its end is the keeper's.
+func (k *keeperHolder) watch(path string) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return
+	}
+	_, _ = conn.Read(make([]byte, 1)) // the keeper never writes unasked
+	conn.Close()
+	k.mu.Lock()
+	if k.quitting {
+		k.mu.Unlock()
+		return
+	}
+	old, onLost := k.c, k.onLost
+	k.c = nil
+	k.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	k.log.Warn("keeper gone; starting another and handing it every process's pipes again")
+	if _, err := k.client(); err != nil {
+		k.log.Error("keeper", "err", err)
+		return
+	}
+	if onLost != nil {
+		onLost()
+	}
+	k.log.Info("the new keeper holds every pipe again")
 }
 
 // startKeeper binds the keeper's socket itself and hands it to the new
@@ -188,10 +229,13 @@ func (k *keeperHolder) Release(prefix string) {
 // forget drops what the keeper holds for runs the runtime file does not
 // name (a runtime file lost, or runs of a daemon older still).
 func (k *keeperHolder) forget(known map[string]bool) {
-	if k.c == nil {
+	k.mu.Lock()
+	c := k.c
+	k.mu.Unlock()
+	if c == nil {
 		return // not connected: no keeper was running
 	}
-	keys, err := k.c.List("")
+	keys, err := c.List("")
 	if err != nil {
 		k.log.Warn("keeper list", "err", err)
 		return
@@ -209,11 +253,15 @@ func (k *keeperHolder) forget(known map[string]bool) {
 
 // quit stops the keeper: nothing is left to hold (a graceful stop).
 func (k *keeperHolder) quit() {
-	if k.c == nil {
+	k.mu.Lock()
+	k.quitting = true
+	c := k.c
+	k.mu.Unlock()
+	if c == nil {
 		return
 	}
-	if err := k.c.Quit(); err != nil {
+	if err := c.Quit(); err != nil {
 		k.log.Warn("keeper quit", "err", err)
 	}
-	k.c.Close()
+	c.Close()
 }

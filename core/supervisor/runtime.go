@@ -235,3 +235,48 @@ func drainAll(chs []<-chan struct{}, d time.Duration) {
 		}
 	}
 }
+
+// Rehold gives the Holder again what it keeps for every run and shared
+// port: for a new keeper after the last one died (the runs' Node IPC
+// channels excepted: the Manager keeps no copy of them).
+func (m *Manager) Rehold() {
+	if m.holder == nil {
+		return
+	}
+	m.mu.Lock()
+	ps := append([]*Process(nil), m.procs...)
+	var shares []*share
+	for _, sh := range m.shares {
+		shares = append(shares, sh)
+	}
+	m.mu.Unlock()
+	for _, p := range ps {
+		p.mu.Lock()
+		pipes := map[string]*os.File{}
+		for _, r := range p.runsLocked() {
+			if r.exit != nil {
+				continue
+			}
+			if r.out != nil {
+				pipes[runKeys(r.seq)+"out"] = r.out
+			}
+			if r.errp != nil {
+				pipes[runKeys(r.seq)+"err"] = r.errp
+			}
+		}
+		p.mu.Unlock()
+		if len(pipes) > 0 {
+			if err := m.holder.Hold(pipes, nil); err != nil {
+				m.log.Warn("hold pipes again", "name", p.name, "err", err)
+			}
+		}
+	}
+	m.mu.Lock()
+	for _, sh := range shares {
+		if sh.refs > 0 {
+			m.holdShare(sh)
+		}
+	}
+	m.mu.Unlock()
+	m.saveRuntime()
+}
