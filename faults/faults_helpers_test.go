@@ -27,7 +27,7 @@ import (
 // them (listed once, stoppable) and never starts them twice. Until that is
 // built, those assertions run as "adoption" subtests that skip, saying so;
 // what holds today is asserted always.
-const adoptionLanded = false
+const adoptionLanded = true
 
 // expectAdoption runs the future assertions as a subtest.
 func expectAdoption(t *testing.T, f func(t *testing.T)) {
@@ -82,6 +82,17 @@ func (e *env) killDaemon() {
 		e.t.Fatalf("kill -9 daemon %d: %v", pid, err)
 	}
 	waitFor(e.t, "the killed daemon to be gone", 10*time.Second, func() bool { return !alive(pid) })
+	// Its leader thread is a zombie before the others have exited and let
+	// go of its descriptors: gone means its socket refuses (or a new daemon,
+	// started by a client meanwhile, holds the home).
+	waitFor(e.t, "the killed daemon's socket to refuse", 10*time.Second, func() bool {
+		c, err := net.Dial("unix", filepath.Join(e.Home, "velos.sock"))
+		if err == nil {
+			c.Close()
+		}
+		b, _ := os.ReadFile(filepath.Join(e.Home, "daemon.pid"))
+		return err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(pid)
+	})
 }
 
 // waitDaemonLog waits until daemon.log holds a line matching re.

@@ -7,4 +7,4 @@ import "slices"
 // (families_*.go), as tools/ does.
 var All = slices.Concat(lifecycleHandlers, logHandlers, insightHandlers, configHandlers, metricsHandlers, habitHandlers)
 
-var lifecycleHandlers = []Handler{Start, List, Describe, Stop, Restart, Scale, Delete, Kill, MCPHTTP}
+var lifecycleHandlers = []Handler{Start, List, Describe, Stop, Restart, Scale, Delete, Kill, Update, MCPHTTP}

@@ -27,6 +27,7 @@ import (
 	schemafiles "github.com/velos-pm/velos/schemas"
 	"github.com/velos-pm/velos/tool"
 	"github.com/velos-pm/velos/tool/schema"
+	"github.com/velos-pm/velos/tools"
 )
 
 // Deps is what a tool handler may use. The daemon builds one; tests build
@@ -45,6 +46,10 @@ type Deps struct {
 	Log  *slog.Logger
 	// Shutdown asks the daemon to stop after the current call has answered.
 	Shutdown func()
+	// Update checks the velosd binary on disk and asks the daemon to
+	// re-execute it once the current call has answered (daemon_update); nil
+	// where it cannot.
+	Update func(ctx context.Context) (tools.UpdateOut, error)
 	// Version of the daemon answering.
 	Version string
 	// Endpoint is the daemon's Prometheus /metrics server (metrics_serve);

@@ -10,4 +10,4 @@ import (
 // its own list in its own file (families_*.go), so families grow apart.
 var All = slices.Concat(lifecycleTools, logTools, insightTools, configTools, metricsTools, habitTools)
 
-var lifecycleTools = []tool.Entry{Start, List, Describe, Stop, Restart, Scale, Delete, Kill, MCPHTTP}
+var lifecycleTools = []tool.Entry{Start, List, Describe, Stop, Restart, Scale, Delete, Kill, Update, MCPHTTP}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"os"
 
@@ -43,27 +42,21 @@ func (c mcpServerCmd) Run(home daemon.Home, g *tool.Globals, t *tool.Term, cl *c
 	if err != nil {
 		return err
 	}
-	conn, err := daemon.Dial(home, true, exe)
-	if err != nil {
-		return err
+	// The first line of each connection says this is an agent's and how
+	// it is limited; the daemon serves it accordingly. The bridge (see
+	// bridge.go) connects again when the daemon is re-executed or replaced.
+	dial := func() (net.Conn, error) {
+		conn, err := daemon.Dial(home, true, exe)
+		if err != nil {
+			return nil, err
+		}
+		if err := agent.WriteHello(conn, limits); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("mcp-server: %w", err)
+		}
+		return conn, nil
 	}
-	defer conn.Close()
-	// The first line says this is an agent's connection and how it is
-	// limited; the daemon serves it accordingly.
-	if err := agent.WriteHello(conn, limits); err != nil {
-		return fmt.Errorf("mcp-server: %w", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(os.Stdout, conn)
-		close(done)
-	}()
-	_, _ = io.Copy(conn, os.Stdin)
-	if uc, ok := conn.(*net.UnixConn); ok {
-		_ = uc.CloseWrite()
-	}
-	<-done
-	return nil
+	return runBridge(dial, os.Stdin, os.Stdout)
 }
 
 // usage reports a wrong command line: the reason on stderr, exit 2.

@@ -56,13 +56,24 @@ const eventBacklog = 256
 // Run serves until SIGTERM/SIGINT or daemon_kill, then stops every process
 // gracefully and flushes logs.
 func (c daemonCmd) Run(home daemon.Home) error {
+	up := upgradeFrom{prev: os.Getenv(upgradePrevEnv), failed: os.Getenv(upgradeFailedEnv), binary: os.Getenv(upgradeBinaryEnv)}
+	os.Unsetenv(upgradePrevEnv) // children must not inherit them
+	os.Unsetenv(upgradeFailedEnv)
+	os.Unsetenv(upgradeBinaryEnv)
 	ready := readyReporter()
-	err := serveDaemon(home, ready, c.monitorFlags, c.Resurrect)
+	err := serveDaemon(home, ready, c.monitorFlags, c.Resurrect, up)
 	if err != nil {
 		ready(err)
 	}
 	return err
 }
+
+// upgradeFrom says how this image was started by velos update: prev is the
+// copy of the binary before it (set in the new image), failed why the new
+// image did not start (set in the previous one it fell back to), binary the
+// path updates re-execute (the one the first image was started from: the
+// image fallen back to runs from the copy).
+type upgradeFrom struct{ prev, failed, binary string }
 
 // readyReporter answers the client that started us (see daemon.Dial).
 func readyReporter() func(error) {
@@ -85,12 +96,34 @@ func readyReporter() func(error) {
 	}
 }
 
-func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrect bool) error {
+func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrect bool, up upgradeFrom) (err error) {
 	lock, err := daemon.Acquire(home)
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
+	var ln net.Listener
+	var notifyEnv []string // the service manager's variables, for a fallback
+	if up.prev != "" {
+		// This image, exec'd by velos update, fails to start: the previous
+		// one takes over again (and adopts the processes), inheriting the
+		// lock and the socket so that no other daemon can start meanwhile.
+		defer func() {
+			if err == nil {
+				return
+			}
+			ready(err)
+			fmt.Fprintln(os.Stderr, "velosd: the updated daemon failed to start:", err)
+			if ln == nil {
+				ln, _ = lock.Listen()
+			}
+			var env []string
+			if ln != nil {
+				env, _ = lock.Pass(ln)
+			}
+			err = fallBack(up.prev, up.binary, append(env, notifyEnv...), err)
+		}()
+	}
 	logf, err := os.OpenFile(home.DaemonLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("daemon log: %w", err)
@@ -121,6 +154,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	}
 	var procs *supervisor.Manager
 	cfg := newDaemonConfig(log, func() *supervisor.Manager { return procs })
+	notifyEnv = cfg.notify.Environ()
 	// Nil (and free) unless OTEL_EXPORTER_OTLP_*ENDPOINT is set.
 	tracer, err := trace.New(ctx, trace.Options{Version: version, Log: log, List: func() []supervisor.Info { return procs.List() }})
 	if err != nil {
@@ -136,24 +170,54 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	newBalancer := func(ln net.Listener, strategy string) supervisor.Balancer {
 		return balance.New(ln, balance.Strategy(strategy), log)
 	}
+	specs := state.NewTable()
+	rtFile := &runtimeFile{path: runtimePath(home), specs: specs}
+	_, rterr := os.Stat(runtimePath(home))
+	holder, herr := openKeeper(home, log, rterr == nil)
+	var hold supervisor.Holder // no typed nil in the interface
+	if herr != nil {
+		log.Warn("keeper: processes will not outlive this daemon", "err", herr)
+	} else {
+		hold = holder
+	}
 	evlog := events.New(eventBacklog, nil) // velos://events
 	defer evlog.Close()
 	procs = supervisor.NewManager(supervisor.Options{Logger: log, Sink: logSink{store}, RunDir: home.Run(), Balancer: newBalancer, OnEvent: func(e supervisor.Event) {
 		tracer.OnEvent(e)
 		cfg.onEvent(e)
 		evlog.Add(handlers.Event(e))
+	}, Holder: hold, OnRuntime: func(rt supervisor.Runtime) {
+		if err := rtFile.write(rt); err != nil {
+			log.Warn("runtime", "err", err)
+		}
 	}})
+	if err := adoptPredecessor(home, procs, specs, holder, log); err != nil {
+		if up.prev != "" {
+			return err // see Run: the previous image takes over
+		}
+		log.Warn("adopt", "err", err)
+	}
+	specs.OnChange(procs.SaveRuntime)
+	if holder != nil {
+		holder.setOnLost(procs.Rehold)
+	}
+	upg := newUpgrader(home, procs, log, up.binary)
+	upg.env = notifyEnv
 	sampler := metrics.NewSampler(metrics.Options{
 		Interval: mon.SampleInterval,
 		OnError:  func(err error) { log.Warn("sample", "err", err) },
 		OnSample: func(samples []metrics.Sample) { restartOverMemory(ctx, procs, samples, log) },
 	})
-	deps := &handlers.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: state.NewTable(),
+	deps := &handlers.Deps{Home: home.Dir, Procs: procs, Logs: store, Metrics: sampler, Specs: specs,
 		Log: log, Shutdown: shutdown, Version: version, Cron: cfg.cron, Events: evlog}
+	if canReexec {
+		deps.Update = upg.Update
+	}
 	if cfg.watch, err = newWatcher(ctx, home.Dir, func() *supervisor.Manager { return procs }, log); err != nil {
 		return err
 	}
 	go cfg.run(ctx, procs)
+	cfg.onEvent(supervisor.Event{Kind: supervisor.EventStarted}) // cron and watch for adopted processes
 	if tracer != nil {
 		deps.Trace = tracer.ToolCall
 	}
@@ -177,7 +241,7 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		return err
 	}
 	httpSrv.srvs = srvs
-	ln, err := lock.Listen()
+	ln, err = lock.Listen()
 	if err != nil {
 		return err
 	}
@@ -189,8 +253,52 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	// idle daemon will not reuse: give those pages back now.
 	debug.FreeOSMemory()
 	go exitWhenSocketGoes(ctx, home.Socket(), shutdown, log)
+	if up.prev != "" || up.failed != "" {
+		reportUpdate(home, up.failed)
+		log.Info("updated in place", "version", version, "fell_back", up.failed != "", "error", up.failed)
+	}
+	if canReexec {
+		go onHangup(ctx, upg)
+	}
 
-	serve(ctx, ln, srvs.connServer, log)
+	for {
+		// Serve until the daemon stops, or until an update asks for the
+		// binary on disk to take over in this same process.
+		sctx, stopServing := context.WithCancel(ctx)
+		var passEnv []string
+		var passErr error
+		passed := make(chan struct{})
+		go func() {
+			defer close(passed)
+			select {
+			case <-upg.requested:
+				passEnv, passErr = lock.Pass(ln) // before serve closes it
+				stopServing()
+			case <-sctx.Done():
+			}
+		}()
+		serve(sctx, ln, srvs.connServer, log)
+		stopServing()
+		<-passed
+		if ctx.Err() != nil || passEnv == nil && passErr == nil {
+			break
+		}
+		err := passErr
+		if err == nil {
+			log.Info("update: re-executing", "binary", upg.exe, "processes", len(procs.List()))
+			if err = rtFile.write(procs.Detach()); err == nil {
+				err = upg.reexec(passEnv) // returns only when the exec failed
+			}
+			procs.Resume()
+		}
+		log.Error("update failed; this daemon serves on", "err", err)
+		if ln, err = lock.Unpass(); err != nil {
+			if ln, err = lock.Listen(); err != nil {
+				log.Error("listen again after a failed update", "err", err)
+				break
+			}
+		}
+	}
 
 	log.Info("daemon stopping")
 	cfg.stopping()
@@ -199,12 +307,60 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 	if err := procs.Shutdown(sctx); err != nil {
 		log.Error("stop processes", "err", err)
 	}
+	rtFile.remove() // nothing runs: nothing for a successor to adopt
+	if holder != nil {
+		holder.quit()
+	}
 	if err := store.Close(); err != nil {
 		log.Error("flush logs", "err", err)
 	}
 	os.Remove(home.Socket())
 	log.Info("daemon stopped")
 	return nil
+}
+
+// adoptPredecessor takes over the processes the daemon before this one left
+// running (killed, or re-executed by velos update), from its runtime file
+// and the keeper; see supervisor.Manager.Adopt.
+func adoptPredecessor(home daemon.Home, procs *supervisor.Manager, specs *state.Table, holder *keeperHolder, log *slog.Logger) (err error) {
+	rs, ok, err := loadRuntime(home)
+	if err != nil {
+		// Do not touch what the keeper holds: a daemon that can read the
+		// runtime (the one an update falls back to) still needs it.
+		return err
+	}
+	known := map[string]bool{}
+	if ok {
+		for _, e := range rs.Specs {
+			specs.Put(e)
+		}
+		for _, p := range rs.Procs.Processes {
+			if p.Share != nil {
+				known[supervisor.ShareKeys(p.Name)] = true
+			}
+			for _, r := range []*supervisor.RunState{p.Run, p.Pending} {
+				if r != nil {
+					known[r.Keys()] = true
+				}
+			}
+		}
+		infos, aerr := procs.Adopt(rs.Procs)
+		if aerr != nil {
+			err = errors.Join(err, aerr)
+		} else {
+			running := 0
+			for _, in := range infos {
+				if in.PID > 0 {
+					running++
+				}
+			}
+			log.Info("adopted", "processes", len(infos), "running", running, "from", rs.PID)
+		}
+	}
+	if holder != nil {
+		holder.forget(known)
+	}
+	return err
 }
 
 // exitWhenSocketGoes stops the daemon once its socket file is gone (its

@@ -70,6 +70,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	if fs.NArg() == 1 && fs.Arg(0) == "keeper" {
+		// velosd starts its keeper as `velosd keeper` (see keeper_unix.go).
+		home, err := daemon.DefaultHome()
+		if err == nil {
+			err = runKeeper(home)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "velosd keeper:", err)
+			return 1
+		}
+		return 0
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "velosd: unexpected argument %q (velosd takes flags only; see velosd --help)\n", fs.Arg(0))
 		return 2

@@ -22,3 +22,9 @@ func (l *Lock) Release() error { return nil }
 func (l *Lock) Listen() (net.Listener, error) { return nil, errUnsupported }
 
 func held(h Home) bool { return false }
+
+// Pass is not supported on this OS yet.
+func (l *Lock) Pass(net.Listener) ([]string, error) { return nil, errUnsupported }
+
+// Unpass is not supported on this OS yet.
+func (l *Lock) Unpass() (net.Listener, error) { return nil, errUnsupported }

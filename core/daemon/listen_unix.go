@@ -14,8 +14,99 @@ import (
 
 // Lock is the proof that this process is the one daemon of a home.
 type Lock struct {
-	f *os.File
-	h Home
+	f      *os.File
+	h      Home
+	ln     net.Listener // the socket a previous image of this daemon passed on
+	passed *os.File     // the socket's copy kept open across exec (see Pass)
+}
+
+// The variables through which a daemon that re-executes itself (velos
+// update) passes its lock and listening socket to its new image: the home
+// is never without a daemon, and clients that connect meanwhile wait in the
+// socket's backlog.
+const (
+	lockFDEnv   = "VELOS_LOCK_FD"
+	listenFDEnv = "VELOS_LISTEN_FD"
+)
+
+// Pass readies the lock and the listening socket ln to survive an exec of
+// this process, and returns the environment entries that name them for the
+// new image's [Acquire]. Close ln after it: the copy passed stays open.
+func (l *Lock) Pass(ln net.Listener) ([]string, error) {
+	ul, ok := ln.(*net.UnixListener)
+	if !ok {
+		return nil, errors.New("pass the daemon socket: not a unix listener")
+	}
+	ul.SetUnlinkOnClose(false) // the new image serves the same path
+	f, err := ul.File()
+	if err != nil {
+		return nil, fmt.Errorf("pass the daemon socket: %w", err)
+	}
+	l.passed = f
+	var fds []int
+	for _, file := range []*os.File{l.f, f} {
+		// Not file.Fd(): it would make the socket, shared with the
+		// listener still open, blocking.
+		rc, err := file.SyscallConn()
+		if err != nil {
+			return nil, fmt.Errorf("pass the daemon's lock and socket: %w", err)
+		}
+		var errno syscall.Errno
+		if err := rc.Control(func(fd uintptr) {
+			fds = append(fds, int(fd))
+			_, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_SETFD, 0)
+		}); err != nil {
+			return nil, fmt.Errorf("pass the daemon's lock and socket: %w", err)
+		}
+		if errno != 0 {
+			return nil, fmt.Errorf("pass the daemon's lock and socket: %w", errno)
+		}
+	}
+	return []string{lockFDEnv + "=" + strconv.Itoa(fds[0]), listenFDEnv + "=" + strconv.Itoa(fds[1])}, nil
+}
+
+// Unpass undoes [Lock.Pass] when the exec failed: the socket is served again
+// from the copy kept.
+func (l *Lock) Unpass() (net.Listener, error) {
+	if rc, err := l.f.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { syscall.CloseOnExec(int(fd)) })
+	}
+	f := l.passed
+	l.passed = nil
+	if f == nil {
+		return nil, errors.New("nothing passed")
+	}
+	defer f.Close()
+	return net.FileListener(f)
+}
+
+// inherited returns the lock and socket a previous image of this daemon
+// passed on (see Pass), if any.
+func inherited(h Home) (*Lock, bool) {
+	lfd, err1 := strconv.Atoi(os.Getenv(lockFDEnv))
+	sfd, err2 := strconv.Atoi(os.Getenv(listenFDEnv))
+	os.Unsetenv(lockFDEnv) // children must not see them
+	os.Unsetenv(listenFDEnv)
+	if err1 != nil || err2 != nil {
+		return nil, false
+	}
+	syscall.CloseOnExec(lfd)
+	syscall.CloseOnExec(sfd)
+	f := os.NewFile(uintptr(lfd), h.PIDFile())
+	sf := os.NewFile(uintptr(sfd), h.Socket())
+	defer sf.Close()
+	ln, err := net.FileListener(sf)
+	if err != nil || syscall.Flock(lfd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		f.Close()
+		if ln != nil {
+			ln.Close()
+		}
+		return nil, false
+	}
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(true)
+	}
+	return &Lock{f: f, h: h, ln: ln}, true
 }
 
 // Acquire takes the home's daemon lock, or fails with [ErrRunning] naming the
@@ -24,6 +115,9 @@ type Lock struct {
 func Acquire(h Home) (*Lock, error) {
 	if err := h.Ensure(); err != nil {
 		return nil, err
+	}
+	if l, ok := inherited(h); ok {
+		return l, nil
 	}
 	f, err := os.OpenFile(h.PIDFile(), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -52,6 +146,10 @@ func (l *Lock) Release() error {
 // socket file already there is stale (left by a daemon that crashed), so it
 // is replaced.
 func (l *Lock) Listen() (net.Listener, error) {
+	if ln := l.ln; ln != nil {
+		l.ln = nil
+		return ln, nil
+	}
 	path := l.h.Socket()
 	// sun_path holds 108 bytes on Linux, 104 on macOS, the NUL included.
 	if len(path) > 103 {

@@ -32,6 +32,20 @@ func NotifierFromEnv() *Notifier {
 	return n
 }
 
+// Environ is what [NotifierFromEnv] read, for this daemon's own process
+// after it re-executes itself (velos update): the same pid still answers
+// to the service manager.
+func (n *Notifier) Environ() []string {
+	if n.socket == "" {
+		return nil
+	}
+	env := []string{"NOTIFY_SOCKET=" + n.socket}
+	if n.watchdog > 0 {
+		env = append(env, "WATCHDOG_USEC="+strconv.FormatInt(n.watchdog.Microseconds(), 10), "WATCHDOG_PID="+strconv.Itoa(os.Getpid()))
+	}
+	return env
+}
+
 // Enabled reports whether a service manager listens.
 func (n *Notifier) Enabled() bool { return n.socket != "" && notifySupported }
 

@@ -13,6 +13,13 @@
 // The protocol, over a unix stream socket (mode 0600): one JSON request per
 // line, descriptors attached with SCM_RIGHTS, one JSON answer per line with
 // the descriptors asked for attached.
+//
+// A pipe put with spool set is drained while no owner holds the keeper: the
+// session that said "own" (the daemon) ends, and the keeper reads each such
+// pipe into a spool file of its own, so that no child blocks on a full pipe
+// (64 KiB) however long the gap. "take" stops that draining at once and
+// hands over, for each key, the pipe and — when something was spooled — the
+// spool, to be read first: one byte stream, in order, each byte once.
 package keeper
 
 import (
@@ -23,6 +30,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -34,18 +42,23 @@ import (
 
 // request is one line from a client.
 type request struct {
-	Op     string   `json:"op"`               // put, get, del, list, ping, quit
+	Op     string   `json:"op"`               // put, get, take, del, list, own, ping, quit
 	Keys   []string `json:"keys,omitempty"`   // put: one per attached fd
-	Prefix string   `json:"prefix,omitempty"` // get, del, list
+	Prefix string   `json:"prefix,omitempty"` // get, take, del, list
+	Spool  bool     `json:"spool,omitempty"`  // put: pipes to drain while no owner holds them
 }
 
 // answer is one line back.
 type answer struct {
 	OK    bool     `json:"ok"`
 	Error string   `json:"error,omitempty"`
-	Keys  []string `json:"keys,omitempty"` // get: one per attached fd, in order; list
+	Keys  []string `json:"keys,omitempty"` // get, take: one per attached fd, in order; list
 	PID   int      `json:"pid,omitempty"`  // ping
 }
+
+// SpoolSuffix marks, in a take's answer, the spool of a key: "p1/out" is
+// the pipe, "p1/out"+SpoolSuffix what was read from it while no owner held it.
+const SpoolSuffix = "#spool"
 
 // maxFDs bounds the descriptors of one message, as the kernel does
 // (SCM_MAX_FD is 253).
@@ -53,18 +66,37 @@ const maxFDs = 250
 
 // Keeper is the descriptor store, served on a unix socket.
 type Keeper struct {
-	log *slog.Logger
+	log      *slog.Logger
+	spoolDir string
 
-	mu  sync.Mutex
-	fds map[string]*os.File
+	mu     sync.Mutex
+	fds    map[string]*os.File
+	spool  map[string]*drain // the keys put with spool, and their draining
+	owners int               // sessions that said "own" and are still open
+	idle   chan struct{}     // closed and renewed whenever owners or fds change
 }
 
-// New returns an empty Keeper.
-func New(log *slog.Logger) *Keeper {
+// New returns an empty Keeper that spools into spoolDir (made on first
+// use); with spoolDir "" it never drains pipes.
+func New(log *slog.Logger, spoolDir string) *Keeper {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Keeper{log: log, fds: map[string]*os.File{}}
+	return &Keeper{log: log, spoolDir: spoolDir, fds: map[string]*os.File{}, spool: map[string]*drain{}, idle: make(chan struct{})}
+}
+
+// changedLocked wakes whoever watches the keeper's load (see Idle).
+func (k *Keeper) changedLocked() {
+	close(k.idle)
+	k.idle = make(chan struct{})
+}
+
+// Idle reports whether the keeper holds nothing and no owner is connected,
+// and returns a channel closed at the next change.
+func (k *Keeper) Idle() (bool, <-chan struct{}) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.fds) == 0 && k.owners == 0, k.idle
 }
 
 // Serve answers clients on ln until ctx ends or a client asks it to quit.
@@ -80,9 +112,8 @@ func (k *Keeper) Serve(ctx context.Context, ln *net.UnixListener) error {
 	defer func() {
 		wg.Wait()
 		k.mu.Lock()
-		for key, f := range k.fds {
-			f.Close()
-			delete(k.fds, key)
+		for key := range k.fds {
+			k.dropLocked(key)
 		}
 		k.mu.Unlock()
 	}()
@@ -119,6 +150,12 @@ func (k *Keeper) session(ctx context.Context, c *net.UnixConn) (quit bool) {
 		c.Close()
 	}()
 	r := &msgReader{c: c}
+	owner := false
+	defer func() {
+		if owner {
+			k.disown()
+		}
+	}()
 	for {
 		line, files, err := r.next()
 		if err != nil {
@@ -130,6 +167,13 @@ func (k *Keeper) session(ctx context.Context, c *net.UnixConn) (quit bool) {
 			closeFiles(files)
 			_ = writeMsg(c, answer{Error: "bad request: " + err.Error()}, nil)
 			continue
+		}
+		if req.Op == "own" && !owner {
+			owner = true
+			k.mu.Lock()
+			k.owners++
+			k.changedLocked()
+			k.mu.Unlock()
 		}
 		ans, out := k.do(req, files)
 		if err := writeMsg(c, ans, out); err != nil {
@@ -148,7 +192,7 @@ func (k *Keeper) do(req request, files []*os.File) (answer, []*os.File) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch req.Op {
-	case "ping":
+	case "ping", "own":
 		closeFiles(files)
 		return answer{OK: true, PID: os.Getpid()}, nil
 	case "put":
@@ -156,13 +200,67 @@ func (k *Keeper) do(req request, files []*os.File) (answer, []*os.File) {
 			closeFiles(files)
 			return answer{Error: fmt.Sprintf("put: %d keys for %d descriptors", len(req.Keys), len(files))}, nil
 		}
-		for i, key := range req.Keys {
-			if old := k.fds[key]; old != nil {
-				old.Close()
-			}
-			k.fds[key] = files[i]
+		if req.Spool && k.spoolDir == "" {
+			closeFiles(files)
+			return answer{Error: "put: this keeper has no spool folder"}, nil
 		}
+		for i, key := range req.Keys {
+			if strings.Contains(key, SpoolSuffix) {
+				closeFiles(files)
+				return answer{Error: fmt.Sprintf("put %s: a key cannot contain %q", key, SpoolSuffix)}, nil
+			}
+			if req.Spool {
+				f, err := pollable(files[i])
+				if err != nil {
+					closeFiles(files)
+					return answer{Error: fmt.Sprintf("put %s: %v", key, err)}, nil
+				}
+				files[i] = f
+			}
+		}
+		for i, key := range req.Keys {
+			k.dropLocked(key)
+			k.fds[key] = files[i]
+			if req.Spool {
+				d := &drain{path: filepath.Join(k.spoolDir, spoolName(key))}
+				k.spool[key] = d
+				if k.owners == 0 {
+					d.start(files[i], k.log)
+				}
+			}
+		}
+		k.changedLocked()
 		return answer{OK: true}, nil
+	case "take":
+		closeFiles(files)
+		keys := k.matching(req.Prefix)
+		var outKeys []string
+		var out []*os.File
+		for _, key := range keys {
+			dup, err := dupFile(k.fds[key])
+			if err != nil {
+				closeFiles(out)
+				return answer{Error: fmt.Sprintf("take %s: %v", key, err)}, nil
+			}
+			outKeys, out = append(outKeys, key), append(out, dup)
+			d := k.spool[key]
+			if d == nil {
+				continue
+			}
+			sp, err := d.take()
+			if err != nil {
+				closeFiles(out)
+				return answer{Error: fmt.Sprintf("take %s: %v", key, err)}, nil
+			}
+			if sp != nil {
+				outKeys, out = append(outKeys, key+SpoolSuffix), append(out, sp)
+			}
+		}
+		if len(out) > maxFDs {
+			closeFiles(out)
+			return answer{Error: fmt.Sprintf("take: %d descriptors match %q, more than one message carries (%d)", len(out), req.Prefix, maxFDs)}, nil
+		}
+		return answer{OK: true, Keys: outKeys}, out
 	case "get", "list":
 		closeFiles(files)
 		keys := k.matching(req.Prefix)
@@ -185,22 +283,50 @@ func (k *Keeper) do(req request, files []*os.File) (answer, []*os.File) {
 	case "del":
 		closeFiles(files)
 		for _, key := range k.matching(req.Prefix) {
-			k.fds[key].Close()
-			delete(k.fds, key)
+			k.dropLocked(key)
 		}
+		k.changedLocked()
 		return answer{OK: true}, nil
 	case "quit":
 		// Let go of everything before answering: once told, the caller may
 		// count on it.
 		closeFiles(files)
-		for key, f := range k.fds {
-			f.Close()
-			delete(k.fds, key)
+		for key := range k.fds {
+			k.dropLocked(key)
 		}
+		k.changedLocked()
 		return answer{OK: true}, nil
 	}
 	closeFiles(files)
 	return answer{Error: fmt.Sprintf("unknown op %q", req.Op)}, nil
+}
+
+// dropLocked forgets key: its drain stops, its spool goes, its descriptor
+// closes. The caller holds k.mu.
+func (k *Keeper) dropLocked(key string) {
+	if d := k.spool[key]; d != nil {
+		d.stop()
+		os.Remove(d.path)
+		delete(k.spool, key)
+	}
+	if f := k.fds[key]; f != nil {
+		f.Close()
+		delete(k.fds, key)
+	}
+}
+
+// disown ends one owner's hold: once no owner is left, every spooled pipe
+// is drained until the next take.
+func (k *Keeper) disown() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.owners--
+	if k.owners == 0 {
+		for key, d := range k.spool {
+			d.start(k.fds[key], k.log)
+		}
+	}
+	k.changedLocked()
 }
 
 // matching lists the keys with prefix, sorted. The caller holds k.mu.
@@ -310,7 +436,11 @@ func writeMsg(c *net.UnixConn, v any, files []*os.File) error {
 	if len(files) > 0 {
 		fds := make([]int, len(files))
 		for i, f := range files {
-			fds[i] = int(f.Fd())
+			fd, err := rawFD(f) // not f.Fd(): see rawFD
+			if err != nil {
+				return err
+			}
+			fds[i] = fd
 		}
 		oob = syscall.UnixRights(fds...)
 	}
@@ -423,8 +553,104 @@ func (cl *Client) Delete(prefix string) error {
 	return err
 }
 
+// Own makes this session the keeper's owner: while it is open, pipes put
+// with spool are left for the owner to read; once it closes (the daemon
+// died or re-executed itself) the keeper drains them.
+func (cl *Client) Own() (int, error) {
+	ans, _, err := cl.call(request{Op: "own"}, nil)
+	return ans.PID, err
+}
+
+// PutSpooled is [Client.Put] for pipes the keeper drains into spool files
+// while no owner holds it.
+func (cl *Client) PutSpooled(files map[string]*os.File) error {
+	keys := make([]string, 0, len(files))
+	for key := range files {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	batch := make([]*os.File, len(keys))
+	for i, key := range keys {
+		batch[i] = files[key]
+	}
+	_, _, err := cl.call(request{Op: "put", Keys: keys, Spool: true}, batch)
+	return err
+}
+
+// Taken is one key handed over by [Client.Take]: the descriptor and, for a
+// spooled pipe that was drained, the spool (read it first, then the pipe).
+type Taken struct {
+	File  *os.File
+	Spool *os.File
+}
+
+// Take stops the draining of the keys with prefix and returns copies of
+// their descriptors with what was spooled. The keeper keeps holding them
+// (and the spool starts afresh at the next gap).
+func (cl *Client) Take(prefix string) (map[string]Taken, error) {
+	ans, files, err := cl.call(request{Op: "take", Prefix: prefix}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) != len(ans.Keys) {
+		closeFiles(files)
+		return nil, fmt.Errorf("keeper take: %d descriptors for %d keys", len(files), len(ans.Keys))
+	}
+	out := map[string]Taken{}
+	for i, key := range ans.Keys {
+		if k, ok := strings.CutSuffix(key, SpoolSuffix); ok {
+			t := out[k]
+			t.Spool = files[i]
+			out[k] = t
+			continue
+		}
+		t := out[key]
+		t.File = files[i]
+		out[key] = t
+	}
+	return out, nil
+}
+
 // Quit stops the keeper, closing everything it holds.
 func (cl *Client) Quit() error {
 	_, _, err := cl.call(request{Op: "quit"}, nil)
 	return err
+}
+
+// Run serves ln (see [Keeper.Serve]) until ctx ends, a client says quit,
+// the socket file at path is gone (its VELOS_HOME removed: no daemon can
+// reach the keeper any more), or the keeper has been idle — holding
+// nothing, no owner connected — for idle.
+func (k *Keeper) Run(ctx context.Context, ln *net.UnixListener, path string, idle time.Duration) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(2 * time.Second)
+		defer tick.Stop()
+		for {
+			isIdle, changed := k.Idle()
+			var idleFor <-chan time.Time
+			if isIdle {
+				t := time.NewTimer(idle)
+				defer t.Stop()
+				idleFor = t.C
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-idleFor:
+				k.log.Info("keeper idle; exiting")
+				cancel()
+				return
+			case <-changed:
+			case <-tick.C:
+				if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+					k.log.Warn("keeper socket removed; exiting", "socket", path)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return k.Serve(ctx, ln)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // serve runs a Keeper on a socket in a temp folder and returns a client.
@@ -29,7 +30,7 @@ func serve(t *testing.T) (*Client, string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- New(nil).Serve(ctx, ln) }()
+	go func() { done <- New(nil, filepath.Join(dir, "spool")).Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -190,5 +191,113 @@ func TestQuitLetsGo(t *testing.T) {
 	}
 	if _, err := w.Write([]byte("x")); err != syscall.EPIPE && !strings.Contains(fmt.Sprint(err), "broken pipe") {
 		t.Fatalf("write after quit: %v, want EPIPE", err)
+	}
+}
+
+// While no owner holds the keeper, a spooled pipe is drained: a child
+// writing far more than a pipe holds never blocks, and the next owner reads
+// the spool, then the pipe, every byte once and in order — including a
+// line cut in two by the hand-over.
+func TestSpoolWhileNoOwner(t *testing.T) {
+	c, path := serve(t)
+	if _, err := c.Own(); err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := c.PutSpooled(map[string]*os.File{"p1.1/out": r}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	c.Close() // the daemon dies
+	var want strings.Builder
+	const n = 20000 // ~250 KiB: four times what a pipe holds
+	for i := range n {
+		line := fmt.Sprintf("line %06d\n", i)
+		want.WriteString(line)
+		if _, err := io.WriteString(w, line); err != nil { // would block for ever without the drain
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	io.WriteString(w, "half a ")
+	want.WriteString("half a ")
+	c2, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Own(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c2.Take("p1.1/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := got["p1.1/out"]
+	if tk.File == nil || tk.Spool == nil {
+		t.Fatalf("take: %+v", got)
+	}
+	io.WriteString(w, "line, after\n")
+	want.WriteString("line, after\n")
+	w.Close()
+	if err := c2.Delete("p1.1/"); err != nil { // the keeper's copy goes: EOF once the writer is gone
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(io.MultiReader(tk.Spool, tk.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != want.String() {
+		t.Fatalf("read back %d bytes, want %d; tail %q", len(b), want.Len(), b[max(0, len(b)-40):])
+	}
+	if ents, _ := os.ReadDir(filepath.Join(filepath.Dir(path), "spool")); len(ents) != 0 {
+		t.Fatalf("spool files left: %v", ents)
+	}
+}
+
+// A keeper with nothing to hold and no owner exits by itself, as does one
+// whose socket file is gone.
+func TestRunEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		prep func(t *testing.T, path string)
+		idle time.Duration
+	}{
+		{"idle", func(*testing.T, string) {}, 50 * time.Millisecond},
+		{"socket removed", func(t *testing.T, path string) {
+			c, err := Dial(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			r, w, _ := os.Pipe()
+			defer w.Close()
+			c.Put(map[string]*os.File{"x": r}) // not idle
+			r.Close()
+			os.Remove(path)
+		}, time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "k.sock")
+			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- New(nil, filepath.Join(dir, "spool")).Run(context.Background(), ln, path, tc.idle) }()
+			tc.prep(t, path)
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the keeper did not exit")
+			}
+		})
 	}
 }

@@ -13,6 +13,18 @@ type Table struct {
 	m     map[string]Entry
 	order map[string]int // insertion order, so a dump lists processes as they were started
 	next  int
+	// onChange is called after every Put and Delete, outside the lock.
+	onChange func()
+}
+
+// OnChange sets f to be called after every change (the daemon writes its
+// runtime state, which carries the table). Set it before the table is shared.
+func (t *Table) OnChange(f func()) { t.onChange = f }
+
+func (t *Table) changed() {
+	if t.onChange != nil {
+		t.onChange()
+	}
 }
 
 // NewTable returns an empty table.
@@ -21,12 +33,13 @@ func NewTable() *Table { return &Table{m: map[string]Entry{}, order: map[string]
 // Put records (or replaces) the entry for e.Name.
 func (t *Table) Put(e Entry) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if _, ok := t.m[e.Name]; !ok {
 		t.order[e.Name] = t.next
 		t.next++
 	}
 	t.m[e.Name] = e
+	t.mu.Unlock()
+	t.changed()
 }
 
 // Get returns the entry for name.
@@ -40,9 +53,10 @@ func (t *Table) Get(name string) (Entry, bool) {
 // Delete forgets name.
 func (t *Table) Delete(name string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	delete(t.m, name)
 	delete(t.order, name)
+	t.mu.Unlock()
+	t.changed()
 }
 
 // All returns every entry in the order they were first put.

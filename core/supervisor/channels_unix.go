@@ -34,20 +34,32 @@ func (m *Manager) notifySocket(seq int, otherUser bool) (net.PacketConn, string,
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		path = "@velos-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
-	} else {
+	}
+	c, err := listenNotify(path)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, path, nil
+}
+
+// listenNotify binds a notify socket at path (a file, replaced if there,
+// or an abstract name): a run's first, or the same again for a run a new
+// daemon adopts, so that the program's READY=1 and WATCHDOG=1 still land.
+func listenNotify(path string) (net.PacketConn, error) {
+	if path[0] != '@' {
 		_ = os.Remove(path)
 	}
 	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
-		return nil, "", fmt.Errorf("notify socket %s: %w", path, err)
+		return nil, fmt.Errorf("notify socket %s: %w", path, err)
 	}
 	if abstractSockets {
 		if err := passCredentials(c); err != nil {
 			c.Close()
-			return nil, "", fmt.Errorf("notify socket %s: %w", path, err)
+			return nil, fmt.Errorf("notify socket %s: %w", path, err)
 		}
 	}
-	return unlinkOnClose{c, path}, path, nil
+	return unlinkOnClose{c, path}, nil
 }
 
 // unlinkOnClose removes a datagram socket's file when it is closed.

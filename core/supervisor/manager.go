@@ -75,6 +75,13 @@ type Options struct {
 	// Balancer makes the balancer of a process with balance round-robin or
 	// least-conn; such processes cannot start without it.
 	Balancer NewBalancer
+	// Holder keeps each run's pipes outside the daemon, so that a successor
+	// can adopt it; none when nil.
+	Holder Holder
+	// OnRuntime is given the [Runtime] after every launch, ready, stop and
+	// exit (calls are serialised): the daemon writes it where its successor
+	// looks. It must not call back into the Manager.
+	OnRuntime func(Runtime)
 }
 
 // Manager owns every supervised process of one daemon.
@@ -84,7 +91,12 @@ type Manager struct {
 	log         *slog.Logger
 	onEvent     func(Event)
 	newBalancer NewBalancer
+	holder      Holder
+	onRuntime   func(Runtime)
 	wg          sync.WaitGroup
+
+	rtMu     sync.Mutex
+	detached bool // guarded by rtMu: Detach has run, nothing more is written
 
 	dirOnce sync.Once
 	runDir  string
@@ -124,7 +136,8 @@ var ErrExists = errors.New("process already exists")
 
 // NewManager returns a Manager with no processes.
 func NewManager(o Options) *Manager {
-	m := &Manager{sink: o.Sink, now: o.Now, log: o.Logger, onEvent: o.OnEvent, runDir: o.RunDir, newBalancer: o.Balancer}
+	m := &Manager{sink: o.Sink, now: o.Now, log: o.Logger, onEvent: o.OnEvent, runDir: o.RunDir, newBalancer: o.Balancer,
+		holder: o.Holder, onRuntime: o.OnRuntime}
 	if m.sink == nil {
 		m.sink = DiscardSink{}
 	}
@@ -304,6 +317,7 @@ func (m *Manager) Start(spec Spec) ([]Info, error) {
 }
 
 func (m *Manager) remove(ps []*Process) {
+	defer m.saveRuntime() // after the unlock below
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	kept := m.procs[:0]
@@ -466,6 +480,7 @@ func (m *Manager) Update(target string, spec Spec) ([]Info, error) {
 		p.mu.Unlock()
 		infos = append(infos, p.info())
 	}
+	m.saveRuntime()
 	return infos, nil
 }
 

@@ -321,6 +321,7 @@ func (p *Process) supervise(r *run) {
 		name := p.name
 		if p.stopping {
 			p.restUnlock(Stopped, "")
+			p.m.saveRuntime()
 			p.m.emit(Event{Kind: EventStopped, ID: p.id, Name: name, Exit: &e})
 			return
 		}
@@ -328,6 +329,7 @@ func (p *Process) supervise(r *run) {
 		p.decisions = h
 		if !d.Restart {
 			p.restUnlock(d.Status, d.Reason)
+			p.m.saveRuntime()
 			p.m.emit(Event{Kind: EventExited, ID: p.id, Name: name, Exit: &e, Reason: d.Reason})
 			return
 		}
@@ -335,6 +337,7 @@ func (p *Process) supervise(r *run) {
 		p.setStatus(Waiting)
 		wake := p.wake
 		p.mu.Unlock()
+		p.m.saveRuntime()
 		p.m.emit(Event{Kind: EventCrashed, ID: p.id, Name: name, Exit: &e, Delay: d.Delay})
 
 		if d.Delay > 0 {
@@ -349,6 +352,7 @@ func (p *Process) supervise(r *run) {
 		if p.stopping {
 			p.nextStart = time.Time{}
 			p.restUnlock(Stopped, "")
+			p.m.saveRuntime()
 			return
 		}
 		if p.cur != nil { // a reload started a new run during the backoff
@@ -364,6 +368,7 @@ func (p *Process) supervise(r *run) {
 		if err != nil {
 			p.mu.Lock()
 			p.restUnlock(Errored, err.Error())
+			p.m.saveRuntime()
 			return
 		}
 		r = next
@@ -474,6 +479,9 @@ func (p *Process) stop(ctx context.Context) error {
 	runs := p.runsLocked()
 	spec, sh := p.spec, p.share
 	p.mu.Unlock()
+	if first {
+		p.m.saveRuntime() // a successor must not restart what was being stopped
+	}
 
 	for _, r := range runs {
 		sh.outOfRotation(r)

@@ -47,6 +47,14 @@ type run struct {
 	took    []int // the learnt ports this run listens on
 
 	uid uint32 // the child's user, for notify datagrams whose sender is gone
+
+	startTicks uint64   // the kernel's start time of pid (see RunState)
+	notifyPath string   // its NOTIFY_SOCKET
+	hasIPC     bool     // its Node IPC channel is held (see Holder)
+	out, errp  *os.File // our read ends of its stdout and stderr
+	// Closed once the log sink has stored all it read from out and errp;
+	// guarded by p.mu (Resume replaces them).
+	outDone, errDone <-chan struct{}
 }
 
 // runFlags remember one-shot signals so their channels close once.
@@ -216,6 +224,7 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	if conn, sock, err := p.m.notifySocket(r.seq, id != nil); err == nil {
 		mine = append(mine, conn)
 		notify = conn
+		r.notifyPath = sock
 		env = append(env, "NOTIFY_SOCKET="+sock)
 	} else if spec.WaitReady || spec.Watchdog > 0 {
 		return fail(fmt.Errorf("notify socket: %w", err))
@@ -263,10 +272,26 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 	outW.Close()
 	errW.Close()
 	closeAll(theirs)
+	r.startTicks, _ = startTicks(cmd.Process.Pid)
+	r.out, r.errp = outR, errR
+	if h := p.m.holder; h != nil {
+		// Before anything reads them, and before the runtime file names
+		// the run: what a successor finds there, the keeper holds.
+		others := map[string]*os.File{}
+		if ipc != nil {
+			others[runKeys(r.seq)+"ipc"] = ipc
+		}
+		if err := h.Hold(map[string]*os.File{runKeys(r.seq) + "out": outR, runKeys(r.seq) + "err": errR}, others); err != nil {
+			p.m.log.Warn("hold pipes", "name", spec.Name, "err", err)
+		} else {
+			r.hasIPC = ipc != nil
+		}
+	}
 	logName := Info{Name: spec.Name, Instance: p.instance, Log: p.logName, Spec: spec}.LogName()
 	outDone := p.m.sink.Attach(logName, false, outR, spec.Log)
 	errDone := p.m.sink.Attach(logName, true, errR, spec.Log)
 
+	r.outDone, r.errDone = outDone, errDone
 	now := p.m.now()
 	r.pid, r.started = cmd.Process.Pid, now
 	r.wants = probes.describe()
@@ -301,13 +326,14 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 		}
 	}
 	p.mu.Unlock()
+	p.m.saveRuntime()
 	if ipc != nil {
 		go r.readIPC(ipc)
 	}
 	if notify != nil {
 		go r.readNotify(notify)
 	}
-	go r.wait(cmd, outR, errR, outDone, errDone)
+	go r.wait(cmd, outR, errR)
 	if superseded || stopping && !pending {
 		// A stop that came while this run was being started must still end
 		// it, as must a run a reload overtook.
@@ -351,22 +377,36 @@ func (r *run) settle(d time.Duration) {
 }
 
 // wait reaps the child, stores its output and records the exit.
-func (r *run) wait(cmd *exec.Cmd, outR, errR *os.File, outDone, errDone <-chan struct{}) {
-	p := r.p
+func (r *run) wait(cmd *exec.Cmd, outR, errR *os.File) {
 	waitExited(cmd.Process.Pid)
 	err := cmd.Wait()
-	e := exitOf(cmd.ProcessState, err)
+	r.finish(exitOf(cmd.ProcessState, err), outR, errR)
+}
+
+// finish records how the run ended, once its output is stored.
+func (r *run) finish(e Exit, outR, errR io.Closer) {
+	p := r.p
 	// Whatever the leader left behind in its group goes with it: no orphans.
 	killGroup(r.pid)
 	p.mu.Lock()
 	r.pgid = 0
+	outDone, errDone := r.outDone, r.errDone
 	p.mu.Unlock()
 	drain(outDone, errDone)
-	outR.Close()
-	errR.Close()
+	if outR != nil {
+		outR.Close()
+	}
+	if errR != nil {
+		errR.Close()
+	}
+	if h := p.m.holder; h != nil {
+		h.Release(runKeys(r.seq))
+	}
 	p.mu.Lock()
 	e.Uptime = p.m.now().Sub(r.started)
-	e.Reason = r.fail
+	if r.fail != "" {
+		e.Reason = r.fail
+	}
 	e.NeverReady = !r.isReady
 	r.exit = &e
 	closers := r.closers
@@ -402,6 +442,7 @@ func (p *Process) markReady(r *run) {
 	}
 	name := p.name
 	p.mu.Unlock()
+	p.m.saveRuntime()
 	p.m.emit(Event{Kind: EventReady, ID: p.id, Name: name, PID: r.pid})
 }
 

@@ -73,6 +73,7 @@ func (m *Manager) Scale(ctx context.Context, name string, n int) ([]Info, error)
 			m.emit(Event{Kind: EventDeleted, ID: in.ID, Name: in.Name})
 		}
 		setInstances(ps[:n], n)
+		m.saveRuntime()
 		return snapshot(ps[:n]), err
 	}
 

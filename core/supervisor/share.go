@@ -139,7 +139,35 @@ func (m *Manager) acquireShare(spec Spec) (*share, error) {
 		m.shares = map[string]*share{}
 	}
 	m.shares[spec.Name] = sh
+	m.holdShare(sh)
 	return sh, nil
+}
+
+// holdShare gives the Holder a copy of the share's sockets, so that a
+// successor daemon serves the same port (see Adopt). The caller may hold m.mu.
+func (m *Manager) holdShare(sh *share) {
+	if m.holder == nil {
+		return
+	}
+	files := map[string]*os.File{}
+	var mine []*os.File
+	if sh.ln != nil {
+		if tl, ok := sh.ln.(*net.TCPListener); ok {
+			if f, err := cluster.File(tl); err == nil {
+				files[shareKeys(sh.name)+"ln"] = f
+				mine = append(mine, f)
+			}
+		}
+	}
+	for _, s := range sh.socks {
+		files[portKey(sh.name, s.port)] = s.file
+	}
+	if err := m.holder.Hold(nil, files); err != nil {
+		m.log.Warn("hold sockets", "name", sh.name, "err", err)
+	}
+	for _, f := range mine {
+		f.Close()
+	}
 }
 
 // releaseShare drops one reference; the last closes the port. A nil share
@@ -165,6 +193,9 @@ func (m *Manager) releaseShare(sh *share) {
 	}
 	for _, s := range sh.socks {
 		_ = s.file.Close()
+	}
+	if m.holder != nil {
+		m.holder.Release(shareKeys(sh.name))
 	}
 }
 
@@ -213,6 +244,11 @@ func (p *Process) learnSocket(r *run, port int, f *os.File) {
 		sh.socks = append(sh.socks, &sock{port: port, host: hostOf(f), file: f})
 		if len(sh.socks) == 1 {
 			m.learntLocked(sh.name)
+		}
+		if m.holder != nil {
+			if err := m.holder.Hold(nil, map[string]*os.File{portKey(sh.name, port): f}); err != nil {
+				m.log.Warn("hold sockets", "name", sh.name, "err", err)
+			}
 		}
 		m.mu.Unlock()
 		m.log.Info("socket learnt", "name", p.name, "port", port)
@@ -363,5 +399,8 @@ func (r *run) pruneLearnt(grace time.Duration) {
 	for _, s := range gone {
 		m.log.Info("learnt socket let go: the program no longer listens on it", "name", p.name, "port", s.port)
 		s.file.Close()
+		if m.holder != nil {
+			m.holder.Release(portKey(sh.name, s.port))
+		}
 	}
 }
