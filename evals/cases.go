@@ -35,8 +35,8 @@ func start(name string) Call {
 // ToolsListBudget is the most o200k_base tokens the whole tools/list result
 // may cost: what every model connected to Velos pays on every turn, before
 // it has called anything. (Each case's ListBudget bounds one tool's share.)
-// (4000 until daemon_update came: its entry costs 78, 4075 in all with it.)
-const ToolsListBudget = 4100
+// A new tool pays for its entry by shortening others.
+const ToolsListBudget = 4000
 
 // ListCase is a process_list scenario: Online processes that run, and
 // optionally one odd one that does not. Its --ai output must keep every fact

@@ -32,5 +32,5 @@ type ConfigGetOut struct {
 // ConfigGet is config_get.
 var ConfigGet = &tool.Def[ConfigGetIn, ConfigGetOut]{
 	Name: "config_get", CLI: "config get", Title: "Show a process's config", Effect: tool.ReadOnly,
-	Summary: "A process's config as given (keys, env, env profiles), or one key's value.",
+	Summary: "A process's config as given, or one key's value.",
 }

@@ -34,7 +34,7 @@ type ConfigValidateOut struct {
 // ConfigValidate is config_validate.
 var ConfigValidate = &tool.Def[ConfigValidateIn, ConfigValidateOut]{
 	Name: "config_validate", CLI: "config validate", Title: "Check a config file", Effect: tool.ReadOnly,
-	Summary: "Check a velos.toml without starting anything: problems at file:line:col.",
+	Summary: "Check a velos.toml without starting anything.",
 	Prepare: func(in *ConfigValidateIn, cwd string) error {
 		if in.File != "" && !filepath.IsAbs(in.File) {
 			in.File = filepath.Join(cwd, in.File)

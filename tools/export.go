@@ -22,7 +22,7 @@ type ExportIn struct {
 	Image  string `json:"image,omitempty" brief:"-" help:"Container image holding the app (kubernetes, compose); default: a placeholder that fails to pull."`
 	AppDir string `json:"app_dir,omitempty" brief:"default /app" help:"Where the config file's folder is inside the image (default /app) or, for systemd, on the machine (default: the folder itself)."`
 	// CronJobs: see [export.Options.CronJobs].
-	CronJobs bool `json:"cron_jobs,omitempty" brief:"kubernetes: CronJobs for cron_restart" help:"kubernetes: a CronJob running kubectl rollout restart for each cron_restart, instead of a note."`
+	CronJobs bool `json:"cron_jobs,omitempty" brief:"k8s CronJobs for cron_restart" help:"kubernetes: a CronJob running kubectl rollout restart for each cron_restart, instead of a note."`
 }
 
 // ExportOut is the export: the files (their contents when printed, their

@@ -56,7 +56,7 @@ func (o ImportPM2Out) WriteHuman(w io.Writer, _ render.Options) error {
 // ImportPM2 is config_import_pm2.
 var ImportPM2 = &tool.Def[ImportPM2In, ImportPM2Out]{
 	Name: "config_import_pm2", CLI: "import pm2", Title: "Import a PM2 file", Effect: tool.Mutating,
-	Summary: "A PM2 ecosystem file or dump.pm2 as velos.toml, noting keys that did not map.",
+	Summary: "A PM2 ecosystem file or dump.pm2 as velos.toml, noting unmapped keys.",
 	Prepare: func(in *ImportPM2In, cwd string) error {
 		if in.File == "" {
 			p, err := pm2.DefaultDump()

@@ -18,7 +18,7 @@ import (
 // RangeIn is a time range over a process's logs. Times are as
 // [logs.ParseTime] reads them.
 type RangeIn struct {
-	Since string `json:"since,omitempty" brief:"RFC 3339 time or age, e.g. 2h" help:"Start of the range (inclusive): a time (2024-01-15 10:00, RFC 3339) or a duration before now (30m, 2h, 1d)."`
+	Since string `json:"since,omitempty" brief:"RFC 3339 or age, e.g. 2h" help:"Start of the range (inclusive): a time (2024-01-15 10:00, RFC 3339) or a duration before now (30m, 2h, 1d)."`
 	Until string `json:"until,omitempty" brief:"-" help:"End of the range (exclusive): a time or a duration before now."`
 	// Last is the CLI's --last: Prepare ([prepareRange]) makes it since, which
 	// takes an age too, so MCP has one argument for the start, as

@@ -47,7 +47,7 @@ type SearchOut struct {
 // LogSearch is log_search.
 var LogSearch = &tool.Def[SearchIn, SearchOut]{
 	Name: "log_search", CLI: "search", Title: "Search logs", Effect: tool.ReadOnly,
-	Summary: "Grep logs: regex, level, time range, context lines; latest first, a cursor for more.",
+	Summary: "Grep logs with context lines; latest first, a cursor for more.",
 	Prepare: func(in *SearchIn, cwd string) error { return prepareRange(&in.RangeIn) },
 }
 

@@ -38,7 +38,7 @@ type LogsIn struct {
 	Target string   `json:"target,omitempty" arg:"" optional:"" brief:"name, id or all (default)" help:"Process name, numeric id, or all (the default, as pm2 logs; not with file)."`
 	Lines  int      `json:"lines,omitempty" short:"n" brief:"last N (default 15; -1: all)" help:"The last N matching lines (default 15; with since or until, every line in the range; -1: every line)."`
 	Grep   string   `json:"grep,omitempty" brief:"RE2 regex" help:"Only lines matching this regular expression (RE2 syntax)."`
-	Since  string   `json:"since,omitempty" brief:"RFC 3339 time or age, e.g. 2h" help:"From this time: RFC 3339, '2024-01-15 10:00' (local time), or an age like 30m, 2h, 1d."`
+	Since  string   `json:"since,omitempty" brief:"RFC 3339 or age, e.g. 2h" help:"From this time: RFC 3339, '2024-01-15 10:00' (local time), or an age like 30m, 2h, 1d."`
 	Until  string   `json:"until,omitempty" brief:"-" help:"Before this time, in the same forms as since."`
 	Level  []string `json:"level,omitempty" sep:"," enum:"error,warn,info,debug" brief:"-" help:"Only lines of these levels (comma-separated)."`
 	Stream string   `json:"stream,omitempty" enum:",out,err,both" default:"" hidden:"" brief:"default both" help:"Which output: out (stdout), err (stderr) or both (the default)."`
@@ -93,7 +93,7 @@ type LogsOut struct {
 // Logs is process_logs.
 var Logs = &tool.Def[LogsIn, LogsOut]{
 	Name: "process_logs", CLI: "logs", Title: "Read process logs", Effect: tool.ReadOnly,
-	Summary: "Log lines by time, regex, level, stream; bounded, with a cursor to continue.",
+	Summary: "Log lines filtered by time, regex, level, stream; bounded, with a cursor.",
 	Prepare: prepareLogs,
 	Stream:  streamLogs,
 	// A file is read where the user is, and its per-line answer may be far

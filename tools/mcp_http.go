@@ -24,7 +24,7 @@ type MCPHTTPOut struct {
 // MCPHTTP is mcp_http_serve.
 var MCPHTTP = &tool.Def[MCPHTTPIn, MCPHTTPOut]{
 	Name: "mcp_http_serve", CLI: "mcp http", Title: "Serve MCP over HTTP", Effect: tool.Mutating, Idempotent: true,
-	Summary: "Serve MCP over HTTP too (bearer token in $VELOS_HOME/http.token).",
+	Summary: "Serve MCP over HTTP too, with bearer tokens.",
 }
 
 // HTTPTokenFile is the bearer token's file name in VELOS_HOME.

@@ -23,5 +23,5 @@ type MetricsServeOut struct {
 var MetricsServe = &tool.Def[MetricsServeIn, MetricsServeOut]{
 	Name: "metrics_serve", CLI: "metrics serve", Title: "Serve Prometheus metrics", Effect: tool.Mutating, Idempotent: true,
 	Default: true, // velos metrics --port 9615, as the product description writes it
-	Summary: "Serve Prometheus /metrics: per-process CPU, memory, restarts, up.",
+	Summary: "Serve Prometheus /metrics for every process.",
 }

@@ -7,5 +7,5 @@ import (
 // Reset is process_reset.
 var Reset = &tool.Def[TargetIn, ProcessesOut]{
 	Name: "process_reset", CLI: "reset", Title: "Reset restart counters", Effect: tool.Destructive, Idempotent: true,
-	Summary: "Zero processes' restart counts and crash-loop window; they keep running.",
+	Summary: "Zero restart counts; processes keep running.",
 }

@@ -19,7 +19,7 @@ type SaveOut struct {
 // Save is state_save.
 var Save = &tool.Def[SaveIn, SaveOut]{
 	Name: "state_save", CLI: "save", Title: "Save the process list", Effect: tool.Mutating, Idempotent: true,
-	Summary: "Save every process's config to dump.toml, for resurrect and the boot unit.",
+	Summary: "Save every process's config for resurrect and the boot unit.",
 }
 
 // ResurrectIn takes nothing.

@@ -13,5 +13,5 @@ type ScaleIn struct {
 // Scale is process_scale.
 var Scale = &tool.Def[ScaleIn, ProcessesOut]{
 	Name: "process_scale", CLI: "scale", Title: "Change the number of instances", Effect: tool.Mutating,
-	Summary: "Set how many instances run; new ones join ready, the last leave gracefully.",
+	Summary: "Set how many instances run, in place.",
 }

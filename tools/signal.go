@@ -14,5 +14,5 @@ type SignalIn struct {
 // Signal is process_signal.
 var Signal = &tool.Def[SignalIn, ProcessesOut]{
 	Name: "process_signal", CLI: "signal", Aliases: []string{"sendSignal"}, Title: "Send a signal", Effect: tool.Destructive,
-	Summary: "Send a signal (e.g. SIGUSR2, SIGHUP) to running processes.",
+	Summary: "Send a signal to running processes.",
 }

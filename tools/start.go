@@ -27,7 +27,7 @@ type StartIn struct {
 // Start is process_start.
 var Start = &tool.Def[StartIn, ProcessesOut]{
 	Name: "process_start", CLI: "start", Title: "Start processes", Effect: tool.Mutating,
-	Summary: "Supervise a program (file, command or shell line), or every process of a velos.toml.",
+	Summary: "Run a program under supervision, or every process of a velos.toml.",
 	Prepare: func(in *StartIn, cwd string) error {
 		for _, kv := range in.EnvFlags {
 			k, v, ok := strings.Cut(kv, "=")

@@ -170,7 +170,7 @@ func TestZshAndFishScriptsParse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("fish: %v\n%s", err, out)
 			}
-			for _, want := range []string{"start\tSupervise a program", "stop\t", "startup\t", "on-failure"} {
+			for _, want := range []string{"start\tRun a program", "stop\t", "startup\t", "on-failure"} {
 				if !strings.Contains(string(out), want) {
 					t.Errorf("fish completions lack %q:\n%s", want, out)
 				}
