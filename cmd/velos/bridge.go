@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/velos-pm/velos/tool"
+	"github.com/velos-pm/velos/tools"
 )
 
 // stdioBridge pipes newline-delimited JSON-RPC between an MCP client (stdio) and
@@ -17,8 +20,9 @@ import (
 // while the client is still there — velos update re-executed the daemon,
 // or it died and the next one adopted its processes — it connects again,
 // replays the client's initialize (and initialized) to the new daemon,
-// drops that answer, and answers every request the old daemon left
-// unanswered with an error saying so, and subscribes again to what the
+// drops that answer, sends again each request the old daemon left
+// unanswered that is safe to run twice and answers the others with an
+// error saying so, and subscribes again to what the
 // client had subscribed to. The client sees one session.
 type stdioBridge struct {
 	dial func() (net.Conn, error)
@@ -28,12 +32,12 @@ type stdioBridge struct {
 
 	mu          sync.Mutex // held while writing to conn and while reconnecting
 	conn        net.Conn
-	init        []byte                     // the client's initialize request
-	initialized []byte                     // and its notifications/initialized
-	pending     map[string]json.RawMessage // ids of requests not yet answered
-	unsent      [][]byte                   // lines no daemon took: sent again after reconnecting
-	subs        map[string][]byte          // resources/subscribe requests by uri, replayed after reconnecting
-	closing     bool                       // the client has gone: an EOF is the end
+	init        []byte            // the client's initialize request
+	initialized []byte            // and its notifications/initialized
+	pending     map[string][]byte // requests not yet answered, by id
+	unsent      [][]byte          // lines no daemon took: sent again after reconnecting
+	subs        map[string][]byte // resources/subscribe requests by uri, replayed after reconnecting
+	closing     bool              // the client has gone: an EOF is the end
 }
 
 // reinitID is the id of the initialize the bridge replays.
@@ -49,8 +53,28 @@ type rpcHead struct {
 	ID     json.RawMessage `json:"id"`
 	Method string          `json:"method"`
 	Params struct {
-		URI string `json:"uri"`
+		URI  string `json:"uri"`
+		Name string `json:"name"` // tools/call
 	} `json:"params"`
+}
+
+// safeAgain reports whether a request may be sent again to the next daemon
+// when the last one left it unanswered: one that changes nothing, or whose
+// second run has no further effect (the registry says which tools those
+// are). A start or a restart is never sent twice; its caller is told.
+func safeAgain(h rpcHead) bool {
+	switch h.Method {
+	case "initialize":
+		return false // the bridge replays it itself
+	case "tools/call":
+		for _, e := range tools.All {
+			if i := e.Info(); i.Name == h.Params.Name {
+				return i.Effect == tool.ReadOnly || i.Idempotent
+			}
+		}
+		return false
+	}
+	return true // lists, reads, prompts, completions, (un)subscriptions, ping
 }
 
 // ownID reports whether a message id is one of the bridge's own requests
@@ -62,7 +86,7 @@ func runBridge(dial func() (net.Conn, error), in io.Reader, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	b := &stdioBridge{dial: dial, out: out, conn: conn, pending: map[string]json.RawMessage{}, subs: map[string][]byte{}}
+	b := &stdioBridge{dial: dial, out: out, conn: conn, pending: map[string][]byte{}, subs: map[string][]byte{}}
 	done := make(chan error, 1)
 	go func() { done <- b.readLoop(conn) }()
 	go func() {
@@ -106,7 +130,7 @@ func (b *stdioBridge) send(line []byte) {
 		delete(b.subs, h.Params.URI)
 	}
 	if h.Method != "" && len(h.ID) > 0 {
-		b.pending[string(h.ID)] = h.ID
+		b.pending[string(h.ID)] = line
 	}
 	// A write to a daemon that is gone fails: no daemon saw the line, so it
 	// goes to the next one once the read side has reconnected.
@@ -169,8 +193,10 @@ func (b *stdioBridge) readLoop(conn net.Conn) error {
 	}
 }
 
-// failPending answers what the gone daemon took and left unanswered. b.mu
-// is held.
+// failPending deals with what the gone daemon took and left unanswered:
+// what is safe to run again goes to the next daemon (before the lines no
+// daemon took), the rest is answered with an error saying it may have run.
+// b.mu is held.
 func (b *stdioBridge) failPending() {
 	unsent := map[string]bool{}
 	for _, line := range b.unsent {
@@ -179,17 +205,25 @@ func (b *stdioBridge) failPending() {
 			unsent[string(h.ID)] = true
 		}
 	}
-	for key, id := range b.pending {
+	var again [][]byte
+	for key, line := range b.pending {
 		if unsent[key] {
 			continue
 		}
-		msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id,
+		var h rpcHead
+		_ = json.Unmarshal(line, &h)
+		if safeAgain(h) {
+			again = append(again, line)
+			continue
+		}
+		msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": h.ID,
 			"error": map[string]any{"code": -32603, "message": errRestarted}})
 		b.outMu.Lock()
 		_, _ = b.out.Write(append(msg, '\n'))
 		b.outMu.Unlock()
 		delete(b.pending, key)
 	}
+	b.unsent = append(again, b.unsent...)
 }
 
 // reconnect reaches a daemon again and replays the client's handshake.
