@@ -388,7 +388,7 @@ func quoteKey(k string) string {
 	}
 	for _, c := range k {
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return strconv.Quote(k)
+			return tomlString(k) // TOML's escapes, not Go's (\v, \x00 are not TOML)
 		}
 	}
 	return k
