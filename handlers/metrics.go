@@ -66,7 +66,10 @@ func sampleIfStale(ctx context.Context, d *Deps, ins []supervisor.Info, maxAge t
 	stale := false
 	for _, in := range ins {
 		s, ok := d.Metrics.Latest(MetricKey(in.ID))
-		if in.PID != 0 && (!ok || s.PID != in.PID || (maxAge > 0 && time.Since(s.Time) > maxAge) || shortCPUSpan(s)) {
+		// A CPU figure over less than onTheSpot (a process measured as it
+		// started) is measured again.
+		rough := s.Alive && s.CPUSpan < onTheSpot
+		if in.PID != 0 && (!ok || s.PID != in.PID || (maxAge > 0 && time.Since(s.Time) > maxAge) || shortCPUSpan(s) || rough) {
 			stale = true
 		}
 	}
@@ -97,6 +100,21 @@ func sampleIfStale(ctx context.Context, d *Deps, ins []supervisor.Info, maxAge t
 	case <-rctx.Done():
 		return
 	}
+	if err := d.Metrics.Refresh(rctx); err != nil && d.Log != nil {
+		d.Log.Debug("metrics refresh", "err", err)
+	}
+}
+
+// measureNow has the sampler measure processes just started, so that what
+// start answers shows their memory rather than a 0B that means "not yet
+// measured" (their CPU is over their short life so far; list measures it
+// again over a proper interval).
+func measureNow(ctx context.Context, d *Deps, ins []supervisor.Info) {
+	if d.Metrics == nil || len(ins) == 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
 	if err := d.Metrics.Refresh(rctx); err != nil && d.Log != nil {
 		d.Log.Debug("metrics refresh", "err", err)
 	}

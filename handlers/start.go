@@ -60,6 +60,7 @@ var Start = Bind(tools.Start, func(ctx context.Context, d *Deps, in tools.StartI
 		return tools.ProcessesOut{}, err
 	}
 	d.Specs.Put(state.Entry{Name: name, Profile: in.Profile, Dir: base, Process: p})
+	measureNow(ctx, d, ins)
 	return tools.ProcessesOut{Processes: processInfos(d, ins)}, nil
 })
 
@@ -121,5 +122,6 @@ func startConfig(d *Deps, f *config.File, in tools.StartIn) (tools.ProcessesOut,
 		d.Specs.Put(state.Entry{Name: s.Name, Profile: prof, Dir: f.Dir, Process: e.Process})
 		d.configChanged(s.Name, "started from "+f.Path)
 	}
+	measureNow(context.Background(), d, started)
 	return tools.ProcessesOut{Processes: processInfos(d, started)}, nil
 }
