@@ -103,6 +103,7 @@ func (k *keeperHolder) client() (*keeper.Client, error) {
 	}
 	path := keeperSocket(k.home)
 	c, err := keeper.Dial(path)
+	found := err == nil
 	if err != nil {
 		if c, err = startKeeper(k.home, path); err != nil {
 			return nil, err
@@ -112,6 +113,14 @@ func (k *keeperHolder) client() (*keeper.Client, error) {
 	if err != nil {
 		c.Close()
 		return nil, err
+	}
+	if found {
+		// Started by this process before it re-executed itself (velos
+		// update), it is this image's child: reap it should it end first,
+		// as startKeeper does. (Another's child: Wait fails at once.)
+		if p, err := os.FindProcess(pid); err == nil {
+			go func() { _, _ = p.Wait() }()
+		}
 	}
 	k.log.Info("keeper", "pid", pid, "socket", path)
 	k.c = c
