@@ -4,8 +4,10 @@ package faults
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,12 +210,40 @@ func TestUpdateInPlace(t *testing.T) {
 		}
 	}
 
+	// Prometheus and MCP over HTTP, served before the update, are served
+	// on the same addresses after it.
+	urls := map[string]string{}
+	served := func(when string) {
+		t.Helper()
+		for _, args := range [][]string{{"metrics", "serve", "--port", "0"}, {"mcp", "http", "--address", "127.0.0.1:0"}} {
+			var out struct {
+				URL     string `json:"url"`
+				Already bool   `json:"already"`
+			}
+			if err := json.Unmarshal([]byte(e.MustRun(append(args, "--json")...)), &out); err != nil {
+				t.Fatalf("%s: %s: %v", when, args[0], err)
+			}
+			if was := urls[args[0]]; was == "" {
+				urls[args[0]] = out.URL
+			} else if out.URL != was || !out.Already {
+				t.Fatalf("%s: %s serves %s (already %v), was %s", when, args[0], out.URL, out.Already, was)
+			}
+		}
+		resp, err := http.Get(urls["metrics"])
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: GET %s: %v %v", when, urls["metrics"], err, resp)
+		}
+		resp.Body.Close()
+	}
+	served("before")
+
 	buildVelosd(t, filepath.Join(dir, "velosd"), "-X main.version=v2")
 	out := e.MustRun("update")
 	if !strings.Contains(out, "v2") {
 		t.Fatalf("velos update said:\n%s", out)
 	}
 	same("after velos update")
+	served("after velos update")
 	listed("after velos update")
 	notified("after velos update")
 	if e.countDaemonLog(`msg="updated in place" version=v2 fell_back=false`) != 1 {
@@ -228,6 +258,7 @@ func TestUpdateInPlace(t *testing.T) {
 		return e.countDaemonLog(`msg="updated in place" version=v2`) == 2
 	})
 	same("after SIGHUP")
+	served("after SIGHUP")
 
 	// A binary that does not even say its version: refused, nothing moves.
 	script := filepath.Join(dir, "velosd.script")

@@ -233,6 +233,17 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		}
 		log.Info("metrics", "url", "http://"+addr+"/metrics")
 	}
+	if addr, remote := takeServed(upgradeMetricsEnv); addr != "" {
+		var opts []metrics.ServeOption
+		if remote {
+			opts = append(opts, metrics.AllowRemote())
+		}
+		// Served before the update: a failure here (the port taken in the
+		// instant between) must not undo the update; it is logged.
+		if _, _, err := deps.Endpoint.Serve(addr, opts...); err != nil {
+			log.Error("update: /metrics not served again", "addr", addr, "err", err)
+		}
+	}
 	go func() { _ = sampler.Run(ctx, func() []metrics.Target { return handlers.MetricTargets(procs.List()) }) }()
 	httpSrv := &mcpHTTP{ctx: ctx, home: home, log: log}
 	deps.MCPHTTP = httpSrv
@@ -241,6 +252,11 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 		return err
 	}
 	httpSrv.srvs = srvs
+	if addr, remote := takeServed(upgradeMCPHTTPEnv); addr != "" {
+		if _, _, err := httpSrv.Serve(addr, remote); err != nil {
+			log.Error("update: MCP over HTTP not served again", "addr", addr, "err", err)
+		}
+	}
 	ln, err = lock.Listen()
 	if err != nil {
 		return err
@@ -273,6 +289,8 @@ func serveDaemon(home daemon.Home, ready func(error), mon monitorFlags, resurrec
 			select {
 			case <-upg.requested:
 				passEnv, passErr = lock.Pass(ln) // before serve closes it
+				passEnv = append(passEnv, servedEnv(upgradeMetricsEnv, deps.Endpoint.Addr())...)
+				passEnv = append(passEnv, servedEnv(upgradeMCPHTTPEnv, httpSrv.served())...)
 				stopServing()
 			case <-sctx.Done():
 			}

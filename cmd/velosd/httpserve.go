@@ -38,8 +38,16 @@ type mcpHTTP struct {
 	log  *slog.Logger
 	srvs *servers // set before the daemon serves calls
 
-	mu  sync.Mutex
-	url string
+	mu   sync.Mutex
+	url  string
+	addr string // the address bound, for an update to serve again
+}
+
+// served is the address MCP is served on over HTTP, "" when it is not.
+func (h *mcpHTTP) served() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.addr
 }
 
 func (h *mcpHTTP) Serve(addr string, allowRemote bool) (string, bool, error) {
@@ -91,7 +99,8 @@ func (h *mcpHTTP) Serve(addr string, allowRemote bool) (string, bool, error) {
 		<-h.ctx.Done()
 		server.Close()
 	}()
-	h.url = "http://" + ln.Addr().String() + "/mcp"
+	h.addr = ln.Addr().String()
+	h.url = "http://" + h.addr + "/mcp"
 	h.log.Info("mcp http", "url", h.url)
 	return h.url, false, nil
 }

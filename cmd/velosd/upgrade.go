@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -22,7 +23,36 @@ const (
 	upgradePrevEnv   = "VELOS_UPGRADE_PREV"
 	upgradeFailedEnv = "VELOS_UPGRADE_FAILED"
 	upgradeBinaryEnv = "VELOS_UPGRADE_BINARY"
+	// The HTTP endpoints served at the time (metrics serve, mcp http),
+	// which the new image serves again on the same address: "ADDR" or
+	// "ADDR remote" (off loopback, as allowed then).
+	upgradeMetricsEnv = "VELOS_UPGRADE_METRICS"
+	upgradeMCPHTTPEnv = "VELOS_UPGRADE_MCP_HTTP"
 )
+
+// servedEnv is the variable that carries an endpoint served on addr ("" for
+// none) to the next image.
+func servedEnv(name, addr string) []string {
+	if addr == "" {
+		return nil
+	}
+	v := addr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			v += " remote"
+		}
+	}
+	return []string{name + "=" + v}
+}
+
+// takeServed reads and clears (children must not inherit it) an endpoint
+// the previous image served.
+func takeServed(name string) (addr string, remote bool) {
+	v := os.Getenv(name)
+	os.Unsetenv(name)
+	addr, rest, _ := strings.Cut(v, " ")
+	return addr, rest == "remote"
+}
 
 // upgrader re-executes the daemon in place (velos update, SIGHUP): the
 // binary it was started from, as it is on disk now.
