@@ -102,17 +102,25 @@ func (k *keeperHolder) client() (*keeper.Client, error) {
 		return k.c, nil
 	}
 	path := keeperSocket(k.home)
+	var pid int
 	c, err := keeper.Dial(path)
 	found := err == nil
-	if err != nil {
+	if found {
+		// A keeper killed a moment ago may still accept the connection
+		// and then reset it: that is no keeper either.
+		if pid, err = c.Own(); err != nil {
+			c.Close()
+			found = false
+		}
+	}
+	if !found {
 		if c, err = startKeeper(k.home, path); err != nil {
 			return nil, err
 		}
-	}
-	pid, err := c.Own()
-	if err != nil {
-		c.Close()
-		return nil, err
+		if pid, err = c.Own(); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	if found {
 		// Started by this process before it re-executed itself (velos
