@@ -3,11 +3,8 @@
 package faults
 
 import (
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,19 +15,7 @@ import (
 // instance that answered).
 func get(url string) (string, error) {
 	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
-	r, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer r.Body.Close()
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return "", err
-	}
-	if r.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("status %d: %s", r.StatusCode, b)
-	}
-	return strings.TrimSpace(string(b)), nil
+	return testenv.Answer(c.Get(url))
 }
 
 // A cluster behind Velos's balancer survives kill -9 of the daemon: the

@@ -76,11 +76,7 @@ func sampleIfStale(ctx context.Context, d *Deps, ins []supervisor.Info, maxAge t
 	if !stale {
 		return
 	}
-	// Bounded: a sampler that is not running must not hang the call.
-	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := d.Metrics.Refresh(rctx); err != nil && d.Log != nil {
-		d.Log.Debug("metrics refresh", "err", err)
+	if !refresh(ctx, d) {
 		return
 	}
 	// A process a few milliseconds old has used no whole clock tick yet
@@ -97,12 +93,24 @@ func sampleIfStale(ctx context.Context, d *Deps, ins []supervisor.Info, maxAge t
 	}
 	select {
 	case <-time.After(wait):
-	case <-rctx.Done():
+	case <-ctx.Done():
 		return
 	}
-	if err := d.Metrics.Refresh(rctx); err != nil && d.Log != nil {
-		d.Log.Debug("metrics refresh", "err", err)
+	refresh(ctx, d)
+}
+
+// refresh has the sampler make a pass now, bounded (a sampler that is not
+// running must not hang the call); it reports whether the pass was made.
+func refresh(ctx context.Context, d *Deps) bool {
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := d.Metrics.Refresh(rctx); err != nil {
+		if d.Log != nil {
+			d.Log.Debug("metrics refresh", "err", err)
+		}
+		return false
 	}
+	return true
 }
 
 // measureNow has the sampler measure processes just started, so that what
@@ -110,13 +118,8 @@ func sampleIfStale(ctx context.Context, d *Deps, ins []supervisor.Info, maxAge t
 // measured" (their CPU is over their short life so far; list measures it
 // again over a proper interval).
 func measureNow(ctx context.Context, d *Deps, ins []supervisor.Info) {
-	if d.Metrics == nil || len(ins) == 0 {
-		return
-	}
-	rctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if err := d.Metrics.Refresh(rctx); err != nil && d.Log != nil {
-		d.Log.Debug("metrics refresh", "err", err)
+	if d.Metrics != nil && len(ins) > 0 {
+		refresh(ctx, d)
 	}
 }
 

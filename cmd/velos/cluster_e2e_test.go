@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -48,19 +47,7 @@ var noKeepAlive = &http.Client{Transport: &http.Transport{DisableKeepAlives: tru
 
 // answeredBy asks url which pid answers.
 func answeredBy(url string) (string, error) {
-	r, err := noKeepAlive.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer r.Body.Close()
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return "", err
-	}
-	if r.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("status %d: %s", r.StatusCode, b)
-	}
-	return strings.TrimSpace(string(b)), nil
+	return testenv.Answer(noKeepAlive.Get(url))
 }
 
 // answering collects the pids that answer n requests made by c concurrent
@@ -105,19 +92,7 @@ var keepAlive = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8},
 
 // answeredByKeepAlive is answeredBy over keepAlive.
 func answeredByKeepAlive(url string) (string, error) {
-	r, err := keepAlive.Post(url, "text/plain", nil)
-	if err != nil {
-		return "", err
-	}
-	defer r.Body.Close()
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return "", err
-	}
-	if r.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("status %d: %s", r.StatusCode, b)
-	}
-	return strings.TrimSpace(string(b)), nil
+	return testenv.Answer(keepAlive.Post(url, "text/plain", nil))
 }
 
 // runLoads runs, until stop, one loop with a new connection per request and

@@ -102,32 +102,28 @@ func (k *keeperHolder) client() (*keeper.Client, error) {
 		return k.c, nil
 	}
 	path := keeperSocket(k.home)
-	var pid int
 	c, err := keeper.Dial(path)
-	found := err == nil
-	if found {
+	var pid int
+	if err == nil {
 		// A keeper killed a moment ago may still accept the connection
 		// and then reset it: that is no keeper either.
 		if pid, err = c.Own(); err != nil {
 			c.Close()
-			found = false
+		} else if p, err := os.FindProcess(pid); err == nil {
+			// Started by this process before it re-executed itself (velos
+			// update), it is this image's child: reap it should it end
+			// first, as startKeeper does. (Another's child: Wait fails at
+			// once.)
+			go func() { _, _ = p.Wait() }()
 		}
 	}
-	if !found {
+	if err != nil {
 		if c, err = startKeeper(k.home, path); err != nil {
 			return nil, err
 		}
 		if pid, err = c.Own(); err != nil {
 			c.Close()
 			return nil, err
-		}
-	}
-	if found {
-		// Started by this process before it re-executed itself (velos
-		// update), it is this image's child: reap it should it end first,
-		// as startKeeper does. (Another's child: Wait fails at once.)
-		if p, err := os.FindProcess(pid); err == nil {
-			go func() { _, _ = p.Wait() }()
 		}
 	}
 	k.log.Info("keeper", "pid", pid, "socket", path)

@@ -262,7 +262,7 @@ func (m *Manager) adoptRun(p *Process, ps ProcessState, f *foreign) {
 	go p.supervise(r)
 	go r.watchdog(spec.Watchdog)
 	if !rs.Ready {
-		go r.awaitReadiness(adoptedProbes(spec, rs.Port), max(time.Until(rs.ReadyBy), time.Millisecond))
+		go r.awaitReadiness(specProbes(spec, rs.Port), max(time.Until(rs.ReadyBy), time.Millisecond))
 	}
 	if ps.Stopping {
 		go func() {
@@ -272,26 +272,6 @@ func (m *Manager) adoptRun(p *Process, ps ProcessState, f *foreign) {
 		}()
 	}
 	m.log.Info("process adopted", "id", p.id, "name", p.name, "pid", r.pid, "ready", rs.Ready)
-}
-
-// adoptedProbes is what an adopted run that was not ready yet still waits
-// for: what its spec asks (a readiness Velos inferred from a port it bound
-// is not known again).
-func adoptedProbes(spec Spec, port int) readiness {
-	expand := func(s string) string {
-		return strings.NewReplacer("${PORT}", strconv.Itoa(port), "$PORT", strconv.Itoa(port)).Replace(s)
-	}
-	rd := readiness{notify: spec.WaitReady}
-	if spec.ReadyTCP != "" {
-		rd.tcp = expand(spec.ReadyTCP)
-		if strings.HasPrefix(rd.tcp, ":") {
-			rd.tcp = "127.0.0.1" + rd.tcp
-		}
-	}
-	if spec.ReadyHTTP != "" {
-		rd.http = expand(spec.ReadyHTTP)
-	}
-	return rd
 }
 
 // take is what the Holder keeps under prefix; nothing without one.

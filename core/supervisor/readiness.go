@@ -334,3 +334,23 @@ func isHandleMessage(line []byte) bool {
 	var env ipcMessage
 	return json.Unmarshal(line, &env) == nil && env.Cmd == "NODE_HANDLE"
 }
+
+// specProbes is the readiness a spec asks for, $PORT being port: a launch
+// adds what Velos infers from a port it bound; an adopted run that was not
+// ready yet waits for this alone (what was inferred is not known again).
+func specProbes(spec Spec, port int) readiness {
+	expand := func(s string) string {
+		return strings.NewReplacer("${PORT}", strconv.Itoa(port), "$PORT", strconv.Itoa(port)).Replace(s)
+	}
+	rd := readiness{notify: spec.WaitReady}
+	if spec.ReadyTCP != "" {
+		rd.tcp = expand(spec.ReadyTCP)
+		if strings.HasPrefix(rd.tcp, ":") {
+			rd.tcp = "127.0.0.1" + rd.tcp
+		}
+	}
+	if spec.ReadyHTTP != "" {
+		rd.http = expand(spec.ReadyHTTP)
+	}
+	return rd
+}

@@ -179,19 +179,11 @@ func (p *Process) spawn(spec Spec, pending bool, reloadCause string) (*run, erro
 			r.port = n
 		}
 	}
-	expand := func(s string) string {
-		return strings.NewReplacer("${PORT}", strconv.Itoa(r.port), "$PORT", strconv.Itoa(r.port)).Replace(s)
+	asked := specProbes(spec, r.port)
+	if asked.tcp != "" {
+		probes.tcp = asked.tcp // over the probe of the port Velos gave it
 	}
-	if spec.ReadyTCP != "" {
-		probes.tcp = expand(spec.ReadyTCP)
-		if strings.HasPrefix(probes.tcp, ":") {
-			probes.tcp = "127.0.0.1" + probes.tcp
-		}
-	}
-	if spec.ReadyHTTP != "" {
-		probes.http = expand(spec.ReadyHTTP)
-	}
-	probes.notify = spec.WaitReady
+	probes.http, probes.notify = asked.http, asked.notify
 
 	if isNode(spec.Command[0]) && spec.Env["VELOS_NODE_PRELOAD"] != "0" {
 		if pre, err := p.m.nodePreload(id != nil); err == nil {
