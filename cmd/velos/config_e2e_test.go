@@ -509,6 +509,9 @@ func daemonWith(t *testing.T, e *testenv.Env, env []string, args ...string) (*ex
 		close(done)
 	}()
 	t.Cleanup(func() {
+		// velos kill first: a daemon killed outright leaves its processes
+		// running (for the next daemon to adopt).
+		e.Run("kill")
 		cmd.Process.Kill()
 		<-done
 	})
